@@ -1,0 +1,6 @@
+"""Pixel distributions: `call(features) -> params`, `log_prob`, `sample`."""
+
+from kerpix.heads.bernoulli_head import BernoulliHead
+from kerpix.heads.categorical_head import CategoricalHead
+from kerpix.heads.pixel_head import PixelHead
+from kerpix.heads.get_head import get_head

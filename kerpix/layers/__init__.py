@@ -1,0 +1,4 @@
+"""Causal building blocks, one per file; `keras` and `keras.ops` only."""
+
+from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.layers.residual_block import ResidualBlock

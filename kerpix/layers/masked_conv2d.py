@@ -1,0 +1,133 @@
+import keras
+from keras import ops
+
+from kerpix.ops.causal_masks import MASK_TYPES
+from kerpix.ops.causal_masks import _normalize_kernel_size
+from kerpix.ops.causal_masks import causal_mask
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class MaskedConv2D(keras.layers.Conv2D):
+    """2D convolution whose kernel is causally masked (PixelCNN).
+
+    The layer convolves with `kernel * mask`, where `mask` comes from
+    `kerpix.ops.causal_mask`: the output at pixel `(i, j)` sees only the
+    rows above and the pixels to the left in row `i`, plus (at `(i, j)`
+    itself) the colour groups that precede the output's group (mask "A")
+    or precede-or-equal it (mask "B"). The mask is a constant rebuilt in
+    `build()`, not a weight: it is never saved and the layer is causal from
+    its first call, untrained weights included.
+
+    Padding is always "same" and strides 1, so the output has the input's
+    spatial size.
+
+    Args:
+        filters: int. Number of output channels.
+        kernel_size: int or tuple of 2 odd ints.
+        mask_type: `"A"` (first layer: excludes the current sub-pixel) or
+            `"B"` (later layers). Defaults to `"B"`.
+        num_color_channels: int. Colour channels of the modelled image;
+            input and output channels are split into this many contiguous
+            colour groups (PixelRNN §3.4). Defaults to `1`.
+        **kwargs: other `keras.layers.Conv2D` arguments (`activation`,
+            `use_bias`, initializers, regularizers, `dilation_rate`, ...).
+
+    Input shape:
+        4D tensor `(batch_size, height, width, channels)`.
+
+    Output shape:
+        4D tensor `(batch_size, height, width, filters)`.
+
+    Example:
+
+    >>> layer = kerpix.layers.MaskedConv2D(8, 7, mask_type="A")
+    >>> layer(np.zeros((2, 16, 16, 1))).shape
+    (2, 16, 16, 8)
+
+    References:
+        - [van den Oord et al., 2016](https://arxiv.org/abs/1601.06759)
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        mask_type="B",
+        num_color_channels=1,
+        strides=(1, 1),
+        padding="same",
+        data_format="channels_last",
+        groups=1,
+        **kwargs,
+    ):
+        _normalize_kernel_size(kernel_size)
+        if mask_type not in MASK_TYPES:
+            raise ValueError(
+                "Invalid value for argument `mask_type`. Expected one of "
+                f'"A", "B". Received: mask_type={mask_type!r}'
+            )
+        if not isinstance(num_color_channels, int) or num_color_channels < 1:
+            raise ValueError(
+                "Invalid value for argument `num_color_channels`. Expected a "
+                "positive integer. Received: "
+                f"num_color_channels={num_color_channels!r}"
+            )
+        if strides not in (1, (1, 1), [1, 1]):
+            raise ValueError(
+                "Invalid value for argument `strides`. A masked convolution "
+                "keeps the image size; use strides=1. Received: "
+                f"strides={strides!r}"
+            )
+        if padding != "same":
+            raise ValueError(
+                "Invalid value for argument `padding`. A masked convolution "
+                'keeps the image size; use padding="same". Received: '
+                f"padding={padding!r}"
+            )
+        if data_format not in (None, "channels_last"):
+            raise ValueError(
+                "Invalid value for argument `data_format`. kerpix models use "
+                'channels-last images (N, H, W, C); use data_format='
+                f'"channels_last". Received: data_format={data_format!r}'
+            )
+        if groups != 1:
+            raise ValueError(
+                "Invalid value for argument `groups`. Grouped convolution "
+                "would break the colour masking; use groups=1. Received: "
+                f"groups={groups!r}"
+            )
+        super().__init__(
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=1,
+            padding="same",
+            data_format="channels_last",
+            groups=1,
+            **kwargs,
+        )
+        self.mask_type = mask_type
+        self.num_color_channels = num_color_channels
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.mask = causal_mask(
+            self.kernel_size,
+            self.mask_type,
+            int(input_shape[-1]),
+            self.filters,
+            self.num_color_channels,
+        )
+
+    def convolution_op(self, inputs, kernel):
+        mask = ops.cast(self.mask, kernel.dtype)
+        return super().convolution_op(inputs, kernel * mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "mask_type": self.mask_type,
+                "num_color_channels": self.num_color_channels,
+            }
+        )
+        return config

@@ -1,0 +1,7 @@
+"""Backbones, the `ImageDensityModel` and one factory per model family."""
+
+from kerpix.models.backbone import Backbone
+from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
+from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
+from kerpix.models.preprocessor import ImageQuantizer

@@ -1,0 +1,48 @@
+import keras
+
+
+class Backbone(keras.Model):
+    """Base class of causal feature extractors (functional `keras.Model`).
+
+    A backbone maps preprocessed images `(N, H, W, C)` (floats in
+    `[-1, 1]`) to features `(N, H, W, F)` such that features at pixel
+    `(i, j)` in colour group `c` depend only on sub-pixels before `(i, j, c)`
+    in raster-then-colour order. Subclasses build their graph in
+    `__init__` and call `super().__init__(inputs=..., outputs=...)`, then
+    store their constructor arguments; `get_config` returns exactly those
+    arguments (keras-hub `Backbone`).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def validate_image_shape(image_shape):
+    """Return `image_shape` as a tuple of 3 ints, or raise `ValueError`."""
+    try:
+        shape = tuple(int(d) for d in image_shape)
+    except TypeError:
+        shape = None
+    if shape is None or len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            "Invalid value for argument `image_shape`. Expected (height, "
+            "width, channels) with positive sizes, channels last, e.g. "
+            f"(28, 28, 1). Received: image_shape={image_shape!r}"
+        )
+    return shape
+
+
+def validate_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a positive "
+            f"integer. Received: {name}={value!r}"
+        )
+    return value

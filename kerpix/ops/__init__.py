@@ -1,0 +1,4 @@
+"""Pure, backend-agnostic helpers for causal models (no weights)."""
+
+from kerpix.ops.causal_masks import causal_mask
+from kerpix.ops.causal_masks import channel_groups

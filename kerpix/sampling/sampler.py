@@ -1,0 +1,86 @@
+import keras
+import numpy as np
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class Sampler:
+    """Base class of samplers: holds `temperature` and `seed`.
+
+    A sampler turns uniform noise `(N, H*W, noise_dims)` into images, one
+    pixel at a time in raster order. Subclasses implement `fill(model,
+    noise, verbose)`. Because every random choice is an inverse CDF of the
+    given noise, two samplers (or runtimes) fed the same noise must produce
+    the same images.
+
+    Args:
+        temperature: float >= 0. Divides the logits; 0 picks the mode.
+            Defaults to `1.0`.
+        seed: int or `None`. Seed of the noise when none is given.
+    """
+
+    def __init__(self, temperature=1.0, seed=None):
+        if not isinstance(temperature, (int, float)) or temperature < 0:
+            raise ValueError(
+                "Invalid value for argument `temperature`. Expected a "
+                "number >= 0 (0 takes the mode). Received: "
+                f"temperature={temperature!r}"
+            )
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                "Invalid value for argument `seed`. Expected an int or None. "
+                f"Received: seed={seed!r}"
+            )
+        self.temperature = float(temperature)
+        self.seed = seed
+
+    def __call__(self, model, num_samples=None, noise=None, verbose="auto"):
+        noise = self.make_noise(model, num_samples, noise)
+        return self.fill(model, noise, verbose)
+
+    def make_noise(self, model, num_samples=None, noise=None):
+        """Validate `noise`, or draw it from `seed` for `num_samples`."""
+        height, width, _ = model.image_shape
+        expected = (height * width, model.noise_dims)
+        if noise is None:
+            if not isinstance(num_samples, (int, np.integer)) or (
+                num_samples < 1
+            ):
+                raise ValueError(
+                    "Invalid value for argument `num_samples`. Expected a "
+                    "positive int (or pass `noise`). Received: "
+                    f"num_samples={num_samples!r}"
+                )
+            rng = np.random.default_rng(self.seed)
+            return rng.random((int(num_samples),) + expected, "float32")
+        noise = np.asarray(noise)
+        if noise.ndim != 3 or noise.shape[1:] != expected:
+            raise ValueError(
+                "Invalid value for argument `noise`. Expected uniforms of "
+                f"shape (num_samples, {expected[0]}, {expected[1]}) = "
+                "(N, H*W, noise_dims). Received: "
+                f"noise.shape={noise.shape}"
+            )
+        if num_samples is not None and num_samples != noise.shape[0]:
+            raise ValueError(
+                "Invalid value for argument `num_samples`. It must equal "
+                f"noise.shape[0]={noise.shape[0]} (or be None). Received: "
+                f"num_samples={num_samples!r}"
+            )
+        if noise.size and (noise.min() < 0 or noise.max() >= 1):
+            raise ValueError(
+                "Invalid value for argument `noise`. Expected uniforms in "
+                f"[0, 1). Received: values in [{noise.min()}, {noise.max()}]"
+            )
+        return noise.astype("float32")
+
+    def fill(self, model, noise, verbose="auto"):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement fill(model, noise, verbose)"
+        )
+
+    def get_config(self):
+        return {"temperature": self.temperature, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,44 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+SHARED_DATA = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run_large", action="store_true", default=False)
+    parser.addoption("--run_extra_large", action="store_true", default=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    skips = {
+        "large": config.getoption("--run_large"),
+        "extra_large": config.getoption("--run_extra_large"),
+    }
+    for item in items:
+        for marker, enabled in skips.items():
+            if marker in item.keywords and not enabled:
+                item.add_marker(
+                    pytest.mark.skip(reason=f"needs --run_{marker}")
+                )
+        if "tensorflow_only" in item.keywords and (
+            keras.backend.backend() != "tensorflow"
+        ):
+            item.add_marker(pytest.mark.skip(reason="TensorFlow backend only"))
+
+
+@pytest.fixture
+def shared_data_dir():
+    if not os.path.isdir(SHARED_DATA):
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
