@@ -5,3 +5,5 @@ from kerpix.models.density_model import ImageDensityModel
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer
+from kerpix.models.families import FAMILIES
+from kerpix.models.families import build_model

@@ -188,6 +188,16 @@ class ImageDensityModel(keras.Model):
             )
         super().compile(optimizer=optimizer, **kwargs)
 
+    def compile_from_config(self, config):
+        # Restores the optimizer (and its state) of a `.keras` file; the
+        # loss and metrics are fixed, so they are not part of the config.
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):
+            config.pop(key, None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):

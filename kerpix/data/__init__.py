@@ -1,0 +1,7 @@
+"""Data: uint8 image datasets (may import TensorFlow)."""
+
+from kerpix.data.datasets import image_shape_of
+from kerpix.data.datasets import load
+from kerpix.data.datasets import num_levels_of
+from kerpix.data.datasets import to_numpy
+from kerpix.data.dead_leaves import dead_leaves

@@ -1,0 +1,35 @@
+"""Registry of model families: config name -> factory."""
+
+import inspect
+
+from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
+
+FAMILIES = {"pixel_cnn": PixelCNN}
+
+
+def build_model(family, image_shape, num_levels, **kwargs):
+    """Build an `ImageDensityModel` of `family` with the factory's kwargs.
+
+    Args:
+        family: a key of `FAMILIES`, e.g. `"pixel_cnn"`.
+        image_shape: `(H, W, C)`.
+        num_levels: int. Values per sub-pixel.
+        **kwargs: the factory's other arguments; unknown ones are errors.
+    """
+    if family not in FAMILIES:
+        raise ValueError(
+            "Invalid value for argument `family`. Expected one of "
+            f"{sorted(FAMILIES)}. Received: family={family!r}"
+        )
+    factory = FAMILIES[family]
+    known = set(inspect.signature(factory).parameters) - {
+        "image_shape",
+        "num_levels",
+    }
+    for key in kwargs:
+        if key not in known:
+            raise ValueError(
+                f"Unknown config key `model.{key}` for family {family!r}. "
+                f"Known keys: {sorted(known)}."
+            )
+    return factory(tuple(image_shape), num_levels=num_levels, **kwargs)

@@ -1,0 +1,6 @@
+"""Training, evaluation and sampling runs (may import TensorFlow)."""
+
+from kerpix.training.config import TrainConfig
+from kerpix.training.train import evaluate
+from kerpix.training.train import sample
+from kerpix.training.train import train

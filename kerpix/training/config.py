@@ -1,0 +1,187 @@
+"""Training configuration: a locked dataclass per section, JSON on disk.
+
+A config file (or built-in preset under `kerpix/training/configs/`) has
+the sections below; any key not listed is an error naming the key, so a
+typo never silently falls back to a default.
+"""
+
+import dataclasses
+import json
+import os
+
+CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    # Model family, a key of kerpix.models.FAMILIES.
+    family: str = "pixel_cnn"
+    # Keyword arguments of the family's factory (filters, num_layers, ...).
+    kwargs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    # Dataset name for kerpix.data.load: dead_leaves, mnist, binarized_mnist.
+    name: str = "dead_leaves"
+    # Folder holding mnist.npz / binarized_mnist.npz (or $KERPIX_DATA_DIR).
+    data_dir: str = None
+    # Dead leaves only: (H, W, C) of the generated images.
+    image_shape: tuple = None
+    # Dead leaves only: distinct grey levels of the disks (2..256).
+    num_grey_levels: int = 256
+    # Split names (any tensorflow-datasets slice for file-backed data).
+    train_split: str = "train"
+    validation_split: str = "validation"
+    test_split: str = "test"
+    # Dead leaves only: images generated per split (None = defaults).
+    num_train: int = None
+    num_validation: int = None
+    num_test: int = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    # Passes over the training split.
+    epochs: int = 10
+    # Global batch size (per replica × replicas).
+    batch_size: int = 32
+    # Adam learning rate.
+    learning_rate: float = 1e-3
+    # Seed of weights, shuffling and sampling.
+    seed: int = 0
+    # Optional cap on batches per epoch (None = whole split).
+    steps_per_epoch: int = None
+    # XLA compilation; off by default (slower than graph mode on CPU).
+    jit_compile: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+    # Images in the sample grid written by `kerpix sample`.
+    num_samples: int = 16
+    # Seed of the sampling noise.
+    seed: int = 0
+    # Divides the logits; 0 takes the mode.
+    temperature: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    training: TrainingConfig = dataclasses.field(
+        default_factory=TrainingConfig
+    )
+    sampling: SamplingConfig = dataclasses.field(
+        default_factory=SamplingConfig
+    )
+
+    @classmethod
+    def from_dict(cls, config):
+        """Build from nested dicts; unknown keys raise `ValueError`."""
+        if not isinstance(config, dict):
+            raise ValueError(
+                "Invalid config: expected a JSON object with sections "
+                f"{_field_names(cls)}. Received: {type(config).__name__}"
+            )
+        sections = {}
+        for key, value in config.items():
+            section_cls = _section_types().get(key)
+            if section_cls is None:
+                raise ValueError(
+                    f"Unknown config key `{key}`. Known sections: "
+                    f"{_field_names(cls)}."
+                )
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"Invalid value for config key `{key}`: expected an "
+                    f"object. Received: {value!r}"
+                )
+            for sub in value:
+                if sub not in _field_names(section_cls):
+                    raise ValueError(
+                        f"Unknown config key `{key}.{sub}`. Known keys of "
+                        f"`{key}`: {_field_names(section_cls)}."
+                    )
+            sections[key] = section_cls(**value)
+        return cls(**sections)
+
+    @classmethod
+    def from_file(cls, path_or_preset):
+        """Load a JSON file, or a built-in preset by name."""
+        path = path_or_preset
+        if not os.path.isfile(path):
+            preset = os.path.join(CONFIG_DIR, f"{path_or_preset}.json")
+            if not os.path.isfile(preset):
+                raise ValueError(
+                    "Invalid value for argument `config`. Expected a JSON "
+                    f"file or one of the presets {list_presets()}. Received: "
+                    f"config={path_or_preset!r}"
+                )
+            path = preset
+        with open(path) as f:
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"Invalid config file {path!r}: not valid JSON ({error})."
+                ) from None
+        return cls.from_dict(data)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def override(self, assignments):
+        """Return a copy with `section.key=value` strings applied.
+
+        Values are parsed as JSON when possible (`3`, `1e-3`, `[16, 16,
+        1]`, `null`), else kept as strings. `model.<name>=v` sets a factory
+        argument.
+        """
+        config = self.to_dict()
+        for assignment in assignments:
+            if "=" not in assignment:
+                raise ValueError(
+                    "Invalid value for argument `override`. Expected "
+                    f"section.key=value. Received: {assignment!r}"
+                )
+            path, raw = assignment.split("=", 1)
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+            keys = path.split(".")
+            if keys[0] == "model" and len(keys) == 2 and keys[1] not in (
+                "family",
+                "kwargs",
+            ):
+                keys = ["model", "kwargs", keys[1]]
+            target = config
+            for key in keys[:-1]:
+                if not isinstance(target.get(key), dict):
+                    raise ValueError(
+                        f"Unknown config key `{path}` in override "
+                        f"{assignment!r}."
+                    )
+                target = target[key]
+            if keys[-2:-1] != ["kwargs"] and keys[-1] not in target:
+                raise ValueError(
+                    f"Unknown config key `{path}` in override {assignment!r}."
+                )
+            target[keys[-1]] = value
+        return TrainConfig.from_dict(config)
+
+
+def list_presets():
+    return sorted(
+        name[:-5] for name in os.listdir(CONFIG_DIR) if name.endswith(".json")
+    )
+
+
+def _section_types():
+    return {f.name: f.default_factory for f in dataclasses.fields(TrainConfig)}
+
+
+def _field_names(cls):
+    return [f.name for f in dataclasses.fields(cls)]
