@@ -24,7 +24,10 @@ def build_parser():
     )
     train.add_argument("--workdir", required=True)
     train.add_argument(
-        "--override", action="append", default=[], metavar="KEY=VALUE",
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="e.g. training.epochs=2 or model.filters=64 (repeatable)",
     )
 
@@ -44,7 +47,8 @@ def build_parser():
         "--format", required=True, choices=["saved_model", "onnx"]
     )
     export.add_argument(
-        "--check", action="store_true",
+        "--check",
+        action="store_true",
         help="reload the artifact and compare log_prob with Keras",
     )
     for sub in (train, evaluate, sample, export):
@@ -92,7 +96,10 @@ def run_sample(args):
     from kerpix.training import sample
 
     path = sample(
-        args.workdir, args.num_samples, args.seed, args.temperature,
+        args.workdir,
+        args.num_samples,
+        args.seed,
+        args.temperature,
         verbose=args.verbose,
     )
     print(f"Samples written to {path}")
@@ -120,7 +127,8 @@ def run_export(args):
         )
         diff = check(model, path, images)
         runtime = (
-            "tf.saved_model.load" if args.format == "saved_model"
+            "tf.saved_model.load"
+            if args.format == "saved_model"
             else "onnxruntime"
         )
         print(

@@ -104,8 +104,10 @@ def load(
             num_grey_levels=num_grey_levels,
         )
         return tf.data.Dataset.from_tensor_slices(images)
-    if image_shape is not None or num_images is not None or (
-        num_grey_levels != 256
+    if (
+        image_shape is not None
+        or num_images is not None
+        or (num_grey_levels != 256)
     ):
         raise ValueError(
             "Invalid value for argument `image_shape`/`num_images`/"

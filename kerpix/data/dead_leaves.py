@@ -89,7 +89,9 @@ def dead_leaves(
         )
         cy = rng.uniform(-max_radius / 2, height + max_radius / 2, num_images)
         cx = rng.uniform(-max_radius / 2, width + max_radius / 2, num_images)
-        color = palette[rng.integers(0, num_grey_levels, (num_images, channels))]
+        color = palette[
+            rng.integers(0, num_grey_levels, (num_images, channels))
+        ]
         inside = (yy[None] - cy[:, None, None]) ** 2 + (
             xx[None] - cx[:, None, None]
         ) ** 2 <= radius[:, None, None] ** 2

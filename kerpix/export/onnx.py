@@ -25,7 +25,8 @@ def export_onnx(model, path):
 
     os.makedirs(path, exist_ok=True)
     spec = tf.TensorSpec(
-        (None,) + model.image_shape, signatures.IMAGE_DTYPE,
+        (None,) + model.image_shape,
+        signatures.IMAGE_DTYPE,
         name=signatures.IMAGES,
     )
     fn = tf.function(

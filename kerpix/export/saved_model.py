@@ -38,7 +38,8 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
         )
     path = os.path.join(base_path, name, str(version))
     images = tf.TensorSpec(
-        (None,) + model.image_shape, signatures.IMAGE_DTYPE,
+        (None,) + model.image_shape,
+        signatures.IMAGE_DTYPE,
         name=signatures.IMAGES,
     )
     archive = keras.export.ExportArchive()

@@ -36,10 +36,12 @@ def signature(model):
             "log_prob": {
                 "inputs": [images],
                 "outputs": [
-                    {"name": LOG_PROB, "units": "nats per image",
-                     **per_image},
-                    {"name": BITS_PER_DIM,
-                     "units": "nats / (H*W*C*ln 2)", **per_image},
+                    {"name": LOG_PROB, "units": "nats per image", **per_image},
+                    {
+                        "name": BITS_PER_DIM,
+                        "units": "nats / (H*W*C*ln 2)",
+                        **per_image,
+                    },
                 ],
             }
         },

@@ -2,5 +2,5 @@
 
 from kerpix.heads.bernoulli_head import BernoulliHead
 from kerpix.heads.categorical_head import CategoricalHead
-from kerpix.heads.pixel_head import PixelHead
 from kerpix.heads.get_head import get_head
+from kerpix.heads.pixel_head import PixelHead

@@ -20,7 +20,7 @@ class BernoulliHead(PixelHead):
     >>> head = kerpix.heads.BernoulliHead()
     >>> params = head(np.zeros((1, 2, 2, 4)))
     >>> lp = head.log_prob(np.ones((1, 2, 2, 1), "uint8"), params)
-    >>> lp.shape
+    >>> tuple(lp.shape)
     (1, 2, 2, 1)
     """
 

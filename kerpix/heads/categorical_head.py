@@ -24,7 +24,7 @@ class CategoricalHead(PixelHead):
 
     >>> head = kerpix.heads.CategoricalHead(num_channels=3, num_levels=4)
     >>> params = head(np.zeros((1, 2, 2, 8)))
-    >>> params.shape
+    >>> tuple(params.shape)
     (1, 2, 2, 12)
     >>> lp = head.log_prob(np.zeros((1, 2, 2, 3), "uint8"), params)
     >>> np.allclose(lp, np.log(0.25))

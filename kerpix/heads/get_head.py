@@ -25,7 +25,7 @@ def get_head(head, num_channels, num_levels):
         if num_levels != 2:
             raise ValueError(
                 'Invalid value for argument `head`. head="bernoulli" models '
-                "binary images; use num_levels=2 or head=\"categorical\". "
+                'binary images; use num_levels=2 or head="categorical". '
                 f"Received: num_levels={num_levels}"
             )
         return BernoulliHead(num_channels=num_channels)

@@ -41,7 +41,7 @@ class MaskedConv2D(keras.layers.Conv2D):
     Example:
 
     >>> layer = kerpix.layers.MaskedConv2D(8, 7, mask_type="A")
-    >>> layer(np.zeros((2, 16, 16, 1))).shape
+    >>> tuple(layer(np.zeros((2, 16, 16, 1))).shape)
     (2, 16, 16, 8)
 
     References:
@@ -87,7 +87,7 @@ class MaskedConv2D(keras.layers.Conv2D):
         if data_format not in (None, "channels_last"):
             raise ValueError(
                 "Invalid value for argument `data_format`. kerpix models use "
-                'channels-last images (N, H, W, C); use data_format='
+                "channels-last images (N, H, W, C); use data_format="
                 f'"channels_last". Received: data_format={data_format!r}'
             )
         if groups != 1:

@@ -28,7 +28,7 @@ class ResidualBlock(keras.layers.Layer):
     Example:
 
     >>> block = kerpix.layers.ResidualBlock(filters=8)
-    >>> block(np.zeros((1, 5, 5, 8))).shape
+    >>> tuple(block(np.zeros((1, 5, 5, 8))).shape)
     (1, 5, 5, 8)
 
     References:

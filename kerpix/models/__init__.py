@@ -2,8 +2,8 @@
 
 from kerpix.models.backbone import Backbone
 from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.families import FAMILIES
+from kerpix.models.families import build_model
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer
-from kerpix.models.families import FAMILIES
-from kerpix.models.families import build_model

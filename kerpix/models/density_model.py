@@ -280,4 +280,3 @@ class ImageDensityModel(keras.Model):
         for key in ("backbone", "head", "preprocessor"):
             config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
-

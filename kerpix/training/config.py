@@ -54,6 +54,8 @@ class TrainingConfig:
     steps_per_epoch: int = None
     # XLA compilation; off by default (slower than graph mode on CPU).
     jit_compile: bool = False
+    # Optional wall-clock budget: stop after the epoch that exceeds it.
+    max_minutes: float = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,12 +72,8 @@ class SamplingConfig:
 class TrainConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    training: TrainingConfig = dataclasses.field(
-        default_factory=TrainingConfig
-    )
-    sampling: SamplingConfig = dataclasses.field(
-        default_factory=SamplingConfig
-    )
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
 
     @classmethod
     def from_dict(cls, config):
@@ -152,9 +150,14 @@ class TrainConfig:
             except json.JSONDecodeError:
                 value = raw
             keys = path.split(".")
-            if keys[0] == "model" and len(keys) == 2 and keys[1] not in (
-                "family",
-                "kwargs",
+            if (
+                keys[0] == "model"
+                and len(keys) == 2
+                and keys[1]
+                not in (
+                    "family",
+                    "kwargs",
+                )
             ):
                 keys = ["model", "kwargs", keys[1]]
             target = config

@@ -11,6 +11,7 @@ import numpy as np
 from kerpix import data as kdata
 from kerpix.metrics import bits_per_dim
 from kerpix.models.families import build_model
+from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
 from kerpix.utils.image_grid import save_image_grid
 
@@ -43,20 +44,23 @@ def train(config, workdir, verbose="auto"):
         jit_compile=config.training.jit_compile,
     )
     checkpoint = os.path.join(workdir, MODEL_FILE)
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            checkpoint,
+            monitor="val_bits_per_dim",
+            mode="min",
+            save_best_only=True,
+        )
+    ]
+    if config.training.max_minutes is not None:
+        callbacks.append(TimeBudget(config.training.max_minutes))
     start = time.time()
     history = model.fit(
         train_ds.batch(batch).prefetch(2),
         validation_data=valid_ds.batch(batch).prefetch(2),
         epochs=config.training.epochs,
         steps_per_epoch=config.training.steps_per_epoch,
-        callbacks=[
-            keras.callbacks.ModelCheckpoint(
-                checkpoint,
-                monitor="val_bits_per_dim",
-                mode="min",
-                save_best_only=True,
-            )
-        ],
+        callbacks=callbacks,
         verbose=verbose,
     )
     seconds = time.time() - start
@@ -67,6 +71,7 @@ def train(config, workdir, verbose="auto"):
         workdir,
         {
             "train_seconds": round(seconds, 1),
+            "epochs_run": len(history["val_bits_per_dim"]),
             "best_epoch": best + 1,
             "validation_bits_per_dim": history["val_bits_per_dim"][best],
             "validation_nats_per_image": history["val_loss"][best],
@@ -89,17 +94,16 @@ def evaluate(workdir, split="test", verbose="auto"):
     nats = float(result["loss"])
     metrics = {
         f"{split}_nats_per_image": nats,
-        f"{split}_bits_per_dim": float(
-            bits_per_dim(nats, model.image_shape)
-        ),
+        f"{split}_bits_per_dim": float(bits_per_dim(nats, model.image_shape)),
         "uniform_bits_per_dim": float(np.log2(model.num_levels)),
     }
     _update_metrics(workdir, metrics)
     return metrics
 
 
-def sample(workdir, num_samples=None, seed=None, temperature=None,
-           verbose="auto"):
+def sample(
+    workdir, num_samples=None, seed=None, temperature=None, verbose="auto"
+):
     """Sample from the run's model; write `samples.png` and `samples.npy`."""
     config = load_config(workdir)
     model = load_model(workdir)

@@ -28,7 +28,10 @@ class CategoricalHeadTest:
         params = head(np.zeros((2, 3, 4, 6 * self.colors)))
         assert tuple(params.shape) == (2, 3, 4, head.params_size)
         assert head.compute_output_shape((2, 3, 4, 6)) == (
-            2, 3, 4, head.params_size,
+            2,
+            3,
+            4,
+            head.params_size,
         )
 
     def test_probabilities_sum_to_one_over_all_values(self):
@@ -78,9 +81,7 @@ class CategoricalHeadTest:
                 p = np.exp(
                     keras.ops.convert_to_numpy(head.log_prob(images, params))
                 )[0, c]
-                assert np.mean(values[:, c] == v) == pytest.approx(
-                    p, abs=2e-4
-                )
+                assert np.mean(values[:, c] == v) == pytest.approx(p, abs=2e-4)
 
     def test_temperature_zero_is_the_mode(self):
         head = self.make_head()

@@ -25,7 +25,10 @@ def np_masked_conv2d(x, kernel, bias, mask):
 @pytest.mark.parametrize("colors", [1, 3])
 def test_matches_numpy_reference(mask_type, colors):
     layer = MaskedConv2D(
-        2 * colors, (3, 5), mask_type=mask_type, num_color_channels=colors,
+        2 * colors,
+        (3, 5),
+        mask_type=mask_type,
+        num_color_channels=colors,
         bias_initializer="random_normal",
     )
     x = np.random.default_rng(0).normal(size=(2, 6, 7, colors))

@@ -11,7 +11,10 @@ from kerpix import testing
 
 def tiny_model(colors=1, levels=4, **kwargs):
     return models.PixelCNN(
-        (6, 6, colors), num_levels=levels, filters=4 * colors, num_layers=1,
+        (6, 6, colors),
+        num_levels=levels,
+        filters=4 * colors,
+        num_layers=1,
         **kwargs,
     )
 
@@ -88,8 +91,9 @@ def test_sample_equals_under_fixed_noise():
     a = model.sample(noise=noise, verbose=0)
     b = model.sample(noise=noise, verbose=0)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(a, model.sample(seed=None, noise=noise,
-                                                  verbose=0))
+    np.testing.assert_array_equal(
+        a, model.sample(seed=None, noise=noise, verbose=0)
+    )
 
 
 @pytest.mark.parametrize("colors, levels", [(1, 2), (3, 4)])
@@ -118,8 +122,9 @@ def test_serialization_round_trip():
     again = testing.run_serialization_test(model)
     images = random_images(shape=(6, 6, 3))
     again.set_weights(model.get_weights())
-    np.testing.assert_array_equal(model.log_prob(images),
-                                  again.log_prob(images))
+    np.testing.assert_array_equal(
+        model.log_prob(images), again.log_prob(images)
+    )
 
 
 @pytest.mark.large
@@ -127,8 +132,9 @@ def test_keras_file_round_trip(tmp_path):
     model = tiny_model(colors=3)
     images = random_images(shape=(6, 6, 3))
     restored = testing.run_model_saving_test(model, images, str(tmp_path))
-    np.testing.assert_array_equal(model.log_prob(images),
-                                  restored.log_prob(images))
+    np.testing.assert_array_equal(
+        model.log_prob(images), restored.log_prob(images)
+    )
 
 
 def test_model_keras_file_round_trip_small(tmp_path):
@@ -182,9 +188,12 @@ def test_bad_images(images, message):
     model.compile()
     with pytest.raises(ValueError, match=message):
         model.log_prob(images)
-    with pytest.raises(ValueError, match=message.replace("`images`", "`x`")
-                       .replace("images\\.", "x\\.").replace(
-                           "images\\[", "x\\[")):
+    with pytest.raises(
+        ValueError,
+        match=message.replace("`images`", "`x`")
+        .replace("images\\.", "x\\.")
+        .replace("images\\[", "x\\["),
+    ):
         model.fit(images, verbose=0)
 
 

@@ -1,4 +1,3 @@
-import keras
 import numpy as np
 import pytest
 
@@ -20,7 +19,8 @@ class TestPixelCNNBackbone:
 
     def make_backbone(self, num_layers=2):
         return models.PixelCNNBackbone(
-            (8, 8, self.colors), filters=8 * self.colors,
+            (8, 8, self.colors),
+            filters=8 * self.colors,
             num_layers=num_layers,
         )
 
@@ -103,7 +103,10 @@ def test_full_model_gradient_causality(colors):
 )
 def test_normalized_by_enumeration(shape, levels):
     model = models.PixelCNN(
-        shape, num_levels=levels, filters=4 * shape[-1], num_layers=1,
+        shape,
+        num_levels=levels,
+        filters=4 * shape[-1],
+        num_layers=1,
         first_kernel_size=3,
     )
     testing.assert_normalized(model.log_prob, shape, levels)

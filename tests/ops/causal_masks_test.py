@@ -24,9 +24,7 @@ def test_golden_centre_rgb():
 
 
 def test_rgb_groups_are_contiguous_blocks():
-    np.testing.assert_array_equal(
-        channel_groups(6, 3), [0, 0, 1, 1, 2, 2]
-    )
+    np.testing.assert_array_equal(channel_groups(6, 3), [0, 0, 1, 1, 2, 2])
     m = causal_mask(3, "A", 3, 6, num_color_channels=3)
     # Output G channels (2, 3) see input R at the centre but not G or B.
     np.testing.assert_array_equal(m[1, 1, :, 2], [1, 0, 0])

@@ -38,7 +38,7 @@ def PixelCNN(
     Example:
 
     >>> model = kerpix.models.PixelCNN((8, 8, 3), filters=6, num_layers=1)
-    >>> model(np.zeros((1, 8, 8, 3), "uint8")).shape
+    >>> tuple(model(np.zeros((1, 8, 8, 3), "uint8")).shape)
     (1, 8, 8, 768)
     """
     backbone = PixelCNNBackbone(

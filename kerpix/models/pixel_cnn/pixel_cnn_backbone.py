@@ -44,7 +44,7 @@ class PixelCNNBackbone(Backbone):
 
     >>> backbone = kerpix.models.PixelCNNBackbone((8, 8, 3), filters=6,
     ...                                           num_layers=1)
-    >>> backbone(np.zeros((2, 8, 8, 3))).shape
+    >>> tuple(backbone(np.zeros((2, 8, 8, 3))).shape)
     (2, 8, 8, 6)
 
     References:
@@ -67,8 +67,10 @@ class PixelCNNBackbone(Backbone):
         output_filters = output_filters or filters
         validate_positive_int("output_filters", output_filters)
         colors = image_shape[-1]
-        for name, value in (("filters", filters), ("output_filters",
-                                                   output_filters)):
+        for name, value in (
+            ("filters", filters),
+            ("output_filters", output_filters),
+        ):
             if value % colors:
                 raise ValueError(
                     f"Invalid value for argument `{name}`. With "
@@ -87,7 +89,9 @@ class PixelCNNBackbone(Backbone):
         )
         blocks = [
             ResidualBlock(
-                filters, kernel_size, num_color_channels=colors,
+                filters,
+                kernel_size,
+                num_color_channels=colors,
                 name=f"residual_block_{i}",
             )
             for i in range(num_layers)

@@ -1,0 +1,50 @@
+# kerpix: two commands on a fresh machine (Python 3.11, CPU):
+#   make demo   # venv + install, train a PixelCNN on dead leaves, bits/dim,
+#               # samples.png, SavedModel + ONNX export, both checked
+#   make test   # venv + install, the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKDIR ?= saved_models/demo
+PYTEST_ARGS ?=
+export TF_CPP_MIN_LOG_LEVEL := 2
+export KERPIX_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: demo test test-large lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[tf-cpu,onnx]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev]"
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/kerpix train --config=dead_leaves_demo --workdir=$(WORKDIR) --verbose=2
+	$(BIN)/kerpix evaluate --workdir=$(WORKDIR) --verbose=0
+	$(BIN)/kerpix sample --workdir=$(WORKDIR)
+	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=saved_model --check
+	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=onnx --check
+	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx"
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-large: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider --run_large $(PYTEST_ARGS)
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check kerpix tests benchmarks export
+	$(BIN)/ruff format --check kerpix tests benchmarks export
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/likelihood.py --model pixelcnn --dataset dead_leaves
+	$(BIN)/python benchmarks/results_table.py
+
+clean:
+	rm -rf $(VENV) saved_models/demo

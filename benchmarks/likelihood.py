@@ -1,0 +1,117 @@
+"""Train a model on a dataset within a time budget; report test NLL.
+
+    python benchmarks/likelihood.py --model pixelcnn --dataset dead_leaves \
+        --budget-minutes 3
+
+Early-stops on (keeps the best epoch of) the validation split, evaluates
+once on the test split, and writes benchmarks/results/<model>-<dataset>.json
+with nats/image, bits/dim (kerpix.metrics.bits_per_dim), training time,
+hardware, versions, commit and the resolved config.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# (model, dataset) -> built-in training preset.
+PRESETS = {
+    ("pixelcnn", "dead_leaves"): "dead_leaves_demo",
+    ("pixelcnn", "binarized_mnist"): "binarized_mnist_pixel_cnn",
+}
+# Published test NLL (nats/image), PixelRNN paper Table 4.
+PAPER = {("pixelcnn", "binarized_mnist"): 81.30}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--model", required=True, choices=sorted({m for m, _ in PRESETS})
+    )
+    parser.add_argument(
+        "--dataset", required=True, choices=sorted({d for _, d in PRESETS})
+    )
+    parser.add_argument("--budget-minutes", type=float, default=None)
+    parser.add_argument("--override", action="append", default=[])
+    parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
+    args = parser.parse_args(argv)
+    if (args.model, args.dataset) not in PRESETS:
+        parser.error(f"no recipe for {args.model} on {args.dataset}")
+
+    from kerpix.training import TrainConfig
+    from kerpix.training import evaluate
+    from kerpix.training import train
+    from kerpix.training.train import versions
+
+    config = TrainConfig.from_file(PRESETS[args.model, args.dataset])
+    overrides = list(args.override)
+    if args.budget_minutes is not None:
+        overrides.append(f"training.max_minutes={args.budget_minutes}")
+        overrides.append("training.epochs=1000")
+    config = config.override(overrides)
+    with tempfile.TemporaryDirectory() as workdir:
+        train(config, workdir, verbose=2)
+        test = evaluate(workdir, "test", verbose=0)
+        with open(os.path.join(workdir, "metrics.json")) as f:
+            metrics = json.load(f)
+    result = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "test_nats_per_image": round(test["test_nats_per_image"], 2),
+        "test_bits_per_dim": round(test["test_bits_per_dim"], 4),
+        "validation_bits_per_dim": round(metrics["validation_bits_per_dim"], 4),
+        "paper_nats_per_image": PAPER.get((args.model, args.dataset)),
+        "train_minutes": round(metrics["train_seconds"] / 60, 1),
+        "epochs_run": metrics["epochs_run"],
+        "budget_minutes": args.budget_minutes,
+        "hardware": hardware(),
+        "versions": versions(),
+        "commit": commit(),
+        "command": " ".join(
+            ["python", "benchmarks/likelihood.py"]
+            + (argv if argv is not None else sys.argv[1:])
+        ),
+        "config": config.to_dict(),
+    }
+    os.makedirs(args.output_dir, exist_ok=True)
+    path = os.path.join(args.output_dir, f"{args.model}-{args.dataset}.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    print(
+        f"{args.model} on {args.dataset}: test "
+        f"{result['test_nats_per_image']} nats/image, "
+        f"{result['test_bits_per_dim']} bits/dim "
+        f"(paper: {result['paper_nats_per_image']}) in "
+        f"{result['train_minutes']} min on {result['hardware']} -> {path}"
+    )
+    return 0
+
+
+def hardware():
+    cores = os.cpu_count()
+    name = platform.processor() or platform.machine()
+    return f"CPU, {cores} cores ({name})"
+
+
+def commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

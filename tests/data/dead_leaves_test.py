@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from kerpix.data import dead_leaves
+
+
+def test_shape_dtype_and_determinism():
+    a = dead_leaves(5, (12, 10, 3), seed=3)
+    b = dead_leaves(5, (12, 10, 3), seed=3)
+    c = dead_leaves(5, (12, 10, 3), seed=4)
+    assert a.shape == (5, 12, 10, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()
+
+
+def test_images_are_piecewise_flat():
+    # Occluding disks: most horizontal neighbours share their value.
+    images = dead_leaves(50, (16, 16, 1), seed=0)
+    same = np.mean(images[:, :, 1:] == images[:, :, :-1])
+    assert same > 0.6
+    assert len(np.unique(images)) > 100  # grey levels span the range
+
+
+def test_grey_level_palette():
+    images = dead_leaves(20, (8, 8, 1), seed=0, num_grey_levels=4)
+    assert set(np.unique(images)) <= {0, 85, 170, 255}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(num_images=-1),
+            r"Invalid value for argument `num_images`\. Expected an int >= "
+            r"0\. Received: num_images=-1",
+        ),
+        (
+            dict(num_images=1, image_shape=(8, 8)),
+            r"Invalid value for argument `image_shape`\. Expected \(height, "
+            r"width, channels\)\. Received: image_shape=\(8, 8\)",
+        ),
+        (
+            dict(num_images=1, num_grey_levels=1),
+            r"Invalid value for argument `num_grey_levels`\. Expected an int "
+            r"in \[2, 256\]\. Received: num_grey_levels=1",
+        ),
+        (
+            dict(num_images=1, min_radius=5, max_radius=2),
+            r"Invalid values for arguments `min_radius`, `max_radius`\. "
+            r"Expected 0 < min_radius <= max_radius\. Received: "
+            r"min_radius=5, max_radius=2",
+        ),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dead_leaves(**kwargs)

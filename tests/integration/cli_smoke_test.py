@@ -1,0 +1,112 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kerpix.cli.main import main
+
+pytestmark = pytest.mark.tensorflow_only
+
+TINY = [
+    "training.epochs=1",
+    "training.steps_per_epoch=2",
+    "training.batch_size=4",
+    "model.filters=4",
+    "model.num_layers=1",
+    "data.image_shape=[6,6,1]",
+    "data.num_train=8",
+    "data.num_validation=4",
+    "data.num_test=4",
+    "sampling.num_samples=2",
+]
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("run"))
+    args = [
+        "train",
+        "--config=dead_leaves_demo",
+        f"--workdir={path}",
+        "--verbose=0",
+    ]
+    for override in TINY:
+        args += ["--override", override]
+    assert main(args) == 0
+    return path
+
+
+def test_train_writes_the_run_record(workdir):
+    for name in (
+        "config.json",
+        "args.txt",
+        "versions.json",
+        "metrics.json",
+        "history.json",
+        "model.keras",
+    ):
+        assert os.path.isfile(os.path.join(workdir, name)), name
+    config = read_json(os.path.join(workdir, "config.json"))
+    assert config["training"]["epochs"] == 1  # resolved with overrides
+    assert config["training"]["jit_compile"] is False  # defaults included
+    versions = read_json(os.path.join(workdir, "versions.json"))
+    assert {"keras", "tensorflow", "kerpix"} <= set(versions)
+
+
+def test_evaluate_prints_bits_per_dim(workdir, capsys):
+    assert main(["evaluate", f"--workdir={workdir}", "--verbose=0"]) == 0
+    out = capsys.readouterr().out
+    assert "bits/dim (uniform baseline: 8.00 bits/dim)" in out
+    metrics = read_json(os.path.join(workdir, "metrics.json"))
+    assert metrics["test_bits_per_dim"] == pytest.approx(
+        metrics["test_nats_per_image"] / (36 * np.log(2))
+    )
+
+
+def test_sample_writes_png(workdir):
+    assert main(["sample", f"--workdir={workdir}", "--verbose=0"]) == 0
+    assert os.path.isfile(os.path.join(workdir, "samples.png"))
+    samples = np.load(os.path.join(workdir, "samples.npy"))
+    assert samples.shape == (2, 6, 6, 1)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("fmt", ["saved_model", "onnx"])
+def test_export_and_check(workdir, fmt, capsys):
+    args = ["export", f"--workdir={workdir}", f"--format={fmt}", "--check"]
+    assert main(args) == 0
+    assert "matches Keras" in capsys.readouterr().out
+
+
+def test_unknown_config_key_is_an_error(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--config=dead_leaves_demo",
+            f"--workdir={tmp_path}",
+            "--override",
+            "training.epoch=1",
+        ]
+    )
+    assert code == 2
+    assert "Unknown config key `training.epoch`" in capsys.readouterr().err
+
+
+def test_missing_and_corrupt_runs_are_errors(tmp_path, capsys):
+    assert main(["evaluate", f"--workdir={tmp_path}"]) == 2
+    assert "no config.json" in capsys.readouterr().err
+    from kerpix.training.train import load_model
+
+    (tmp_path / "model.keras").write_bytes(b"not a zip file")
+    with pytest.raises(
+        ValueError,
+        match=r"Could not load the model file "
+        r".*model\.keras'; it may be corrupt",
+    ):
+        load_model(str(tmp_path))
