@@ -122,6 +122,65 @@ class MaskedConv2D(keras.layers.Conv2D):
         mask = ops.cast(self.mask, kernel.dtype)
         return super().convolution_op(inputs, kernel * mask)
 
+    # === Step-wise (one pixel) computation, for cached sampling ===
+
+    @property
+    def padding_size(self):
+        """`(ph, pw)`: border of the padded input cache `call_at_pixel` reads."""
+        kh, kw = self.kernel_size
+        dh, dw = self.dilation_rate
+        return (kh // 2 * dh, kw // 2 * dw)
+
+    def call_at_pixel(self, padded_inputs, i, j):
+        """Output at pixel `(i, j)` only, `(N, filters)`.
+
+        `padded_inputs` is the layer's input map zero-padded by
+        `padding_size` on each side (what "same" padding sees); only rows
+        up to the centre are read, since the mask zeroes the rest. `i` and
+        `j` may be traced scalars.
+        """
+        kh, kw = self.kernel_size
+        dh, dw = self.dilation_rate
+        rows = kh // 2 + 1  # rows below the centre are masked out
+        padded_inputs = ops.cast(padded_inputs, self.compute_dtype)
+        batch = ops.shape(padded_inputs)[0]
+        patch = ops.slice(
+            padded_inputs,
+            (0, i, j, 0),
+            (
+                batch,
+                (rows - 1) * dh + 1,
+                (kw - 1) * dw + 1,
+                padded_inputs.shape[-1],
+            ),
+        )
+        patch = patch[:, ::dh, ::dw, :]
+        kernel = self._masked_kernel()[:rows]
+        outputs = ops.einsum("nhwc,hwcd->nd", patch, kernel)
+        return self._finish_pixel(outputs)
+
+    def call_pointwise(self, inputs):
+        """A 1×1 masked convolution applied to pixel features `(N, C)`."""
+        if tuple(self.kernel_size) != (1, 1):
+            raise ValueError(
+                "call_pointwise needs a 1×1 kernel. Received: "
+                f"kernel_size={self.kernel_size}"
+            )
+        kernel = self._masked_kernel()
+        inputs = ops.cast(inputs, self.compute_dtype)
+        return self._finish_pixel(ops.matmul(inputs, kernel[0, 0]))
+
+    def _masked_kernel(self):
+        kernel = ops.cast(self.kernel, self.compute_dtype)
+        return kernel * ops.cast(self.mask, self.compute_dtype)
+
+    def _finish_pixel(self, outputs):
+        if self.use_bias:
+            outputs = outputs + ops.cast(self.bias, self.compute_dtype)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
     def get_config(self):
         config = super().get_config()
         config.update(

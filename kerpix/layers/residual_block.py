@@ -1,4 +1,5 @@
 import keras
+from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 
@@ -74,6 +75,33 @@ class ResidualBlock(keras.layers.Layer):
         x = self.spatial(keras.activations.relu(x))
         x = self.expand(keras.activations.relu(x))
         return inputs + x
+
+    # === Step-wise (one pixel) computation, for cached sampling ===
+
+    def initial_cache(self, batch_size, height, width):
+        """Zero padded cache of the middle convolution's input map."""
+        ph, pw = self.spatial.padding_size
+        return ops.zeros(
+            (batch_size, height + 2 * ph, width + 2 * pw, self.filters // 2),
+            self.compute_dtype,
+        )
+
+    def step(self, cache, inputs, i, j):
+        """Block output at pixel `(i, j)` from its input there, `(N, F)`.
+
+        Writes the pixel's reduced features into `cache` and reads the
+        middle convolution's causal window from it. Returns
+        `(outputs, cache)`.
+        """
+        ph, pw = self.spatial.padding_size
+        reduced = self.reduce.call_pointwise(keras.activations.relu(inputs))
+        reduced = keras.activations.relu(reduced)
+        cache = ops.slice_update(
+            cache, (0, i + ph, j + pw, 0), reduced[:, None, None, :]
+        )
+        x = self.spatial.call_at_pixel(cache, i, j)
+        x = self.expand.call_pointwise(keras.activations.relu(x))
+        return inputs + x, cache
 
     def compute_output_shape(self, input_shape):
         return input_shape

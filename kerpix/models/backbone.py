@@ -11,10 +11,42 @@ class Backbone(keras.Model):
     `__init__` and call `super().__init__(inputs=..., outputs=...)`, then
     store their constructor arguments; `get_config` returns exactly those
     arguments (keras-hub `Backbone`).
+
+    Step interface (fast sampling; one per family, no exporter special
+    cases). A backbone computes its features one pixel at a time from
+    caches whose cost does not grow with the image:
+
+    - `initial_state(batch_size)`: tuple of zero tensors (layer caches or
+      recurrent states).
+    - `step(state, pixel, i, j)`: features `(N, F)` at pixel `(i, j)` given
+      the preprocessed pixel `(N, C)` there (sub-pixels not yet sampled may
+      hold anything: the features of colour group `c` must not depend on
+      them), and the updated state. Called once per colour pass.
+    - `commit(state, pixel, i, j)`: the state once the pixel is complete,
+      ready for position `(i, j) + 1`.
+
+    `ImageDensityModel.sample_step` drives these; a cached sampler must give
+    the same images as the full-recompute one on the same noise.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+
+    def initial_state(self, batch_size):
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement the step interface "
+            '(initial_state/step/commit); use method="naive" sampling.'
+        )
+
+    def step(self, state, pixel, i, j):
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement the step interface."
+        )
+
+    def commit(self, state, pixel, i, j):
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement the step interface."
+        )
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}

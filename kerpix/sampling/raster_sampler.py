@@ -13,8 +13,8 @@ class RasterSampler(Sampler):
     `x[i, j, c]` to the inverse CDF of `p(x_{ij,c} | x_<)` at
     `noise[:, p, c]`. Heads that model the colours of a pixel jointly
     (`head.samples_channels_jointly`) fill the whole pixel in one pass.
-    This costs `H*W*C` network passes: slow, but obviously correct, and the
-    yardstick every faster sampler is tested against.
+    This costs `H*W*C` full network passes: slow, but obviously correct,
+    and the yardstick every faster sampler is tested against.
 
     Args:
         temperature: float >= 0. Defaults to `1.0`.
@@ -29,30 +29,11 @@ class RasterSampler(Sampler):
     (3, 4, 4, 1)
     """
 
-    def fill(self, model, noise, verbose="auto"):
-        height, width, channels = model.image_shape
-        canvas = ops.zeros((noise.shape[0],) + model.image_shape, "int32")
-        noise = ops.convert_to_tensor(noise)
-        progbar = None
-        if verbose in ("auto", 1, True):
-            progbar = keras.utils.Progbar(height, unit_name="row")
-        for i in range(height):
-            for j in range(width):
-                canvas = self.fill_pixel(model, canvas, noise, i, j)
-            if progbar is not None:
-                progbar.update(i + 1)
-        return ops.convert_to_numpy(canvas)
-
-    def fill_pixel(self, model, canvas, noise, i, j):
-        """Fill every channel of pixel `(i, j)`; works with traced `i, j`."""
-        height, width, channels = model.image_shape
+    def fill_pixel(self, model, canvas, state, noise, i, j):
         head = model.head
         batch = ops.shape(canvas)[0]
-        pixel_noise = ops.slice(
-            noise, (0, i * width + j, 0), (batch, 1, model.noise_dims)
-        )
-        pixel_noise = ops.expand_dims(pixel_noise, 1)  # (N, 1, 1, D)
-        passes = 1 if head.samples_channels_jointly else channels
+        pixel_noise = noise[:, None, None, :]
+        passes = model.passes_per_pixel
         for c in range(passes):
             params = model.compute_params(model.preprocessor(canvas))
             pixel_params = ops.slice(
@@ -62,6 +43,8 @@ class RasterSampler(Sampler):
             if passes > 1:
                 values = values[..., c : c + 1]
             canvas = ops.slice_update(
-                canvas, (0, i, j, c), ops.cast(values, canvas.dtype)
+                canvas,
+                (0, i, j, c if passes > 1 else 0),
+                ops.cast(values, canvas.dtype),
             )
-        return canvas
+        return canvas, state

@@ -1,16 +1,20 @@
 import keras
 import numpy as np
 
+from kerpix.sampling.row_program import get_program
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class Sampler:
     """Base class of samplers: holds `temperature` and `seed`.
 
     A sampler turns uniform noise `(N, H*W, noise_dims)` into images, one
-    pixel at a time in raster order. Subclasses implement `fill(model,
-    noise, verbose)`. Because every random choice is an inverse CDF of the
-    given noise, two samplers (or runtimes) fed the same noise must produce
-    the same images.
+    pixel at a time in raster order. Subclasses implement one method,
+    `fill_pixel(model, canvas, state, noise, i, j) -> (canvas, state)`, and
+    optionally `initial_state(model, batch_size)`; the row loop runs as a
+    compiled `fori_loop` (see `RowProgram`). Because every random choice is
+    an inverse CDF of the given noise, two samplers (or runtimes) fed the
+    same noise must produce the same images.
 
     Args:
         temperature: float >= 0. Divides the logits; 0 picks the mode.
@@ -74,8 +78,42 @@ class Sampler:
         return noise.astype("float32")
 
     def fill(self, model, noise, verbose="auto"):
+        """Sample images from `noise` `(N, H*W, noise_dims)`, row by row."""
+        height, width, _ = model.image_shape
+        batch = noise.shape[0]
+        program = get_program(
+            model, (type(self).__name__, self.temperature), self.fill_pixel
+        )
+        canvas = np.zeros((batch,) + model.image_shape, "int32")
+        state = tuple(
+            keras.ops.convert_to_numpy(s)
+            for s in self.initial_state(model, batch)
+        )
+        progbar = None
+        if verbose in ("auto", 1, True):
+            progbar = keras.utils.Progbar(height, unit_name="row")
+        for i in range(height):
+            outputs = program.predict_on_batch(
+                {
+                    "canvas": canvas,
+                    "noise": noise[:, i * width : (i + 1) * width],
+                    "row": np.full((batch,), i, "int32"),
+                    "state": state,
+                }
+            )
+            canvas, state = outputs["canvas"], tuple(outputs["state"])
+            if progbar is not None:
+                progbar.update(i + 1)
+        return np.asarray(canvas, "int32")
+
+    def initial_state(self, model, batch_size):
+        """The per-batch state `fill_pixel` carries (none by default)."""
+        return ()
+
+    def fill_pixel(self, model, canvas, state, noise, i, j):
         raise NotImplementedError(
-            f"{type(self).__name__} must implement fill(model, noise, verbose)"
+            f"{type(self).__name__} must implement "
+            "fill_pixel(model, canvas, state, noise, i, j)"
         )
 
     def get_config(self):

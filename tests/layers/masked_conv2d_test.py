@@ -125,3 +125,34 @@ def test_bad_arguments(kwargs, message):
     kwargs = {"filters": 4, "kernel_size": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
         MaskedConv2D(**kwargs)
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("colors", [1, 3])
+def test_call_at_pixel_equals_the_full_convolution(dilation, colors):
+    layer = MaskedConv2D(
+        2 * colors,
+        (3, 5),
+        mask_type="A",
+        num_color_channels=colors,
+        dilation_rate=dilation,
+        bias_initializer="random_normal",
+    )
+    x = np.random.default_rng(0).normal(size=(2, 5, 6, colors))
+    full = keras.ops.convert_to_numpy(layer(x))
+    ph, pw = layer.padding_size
+    padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    for i in range(5):
+        for j in range(6):
+            got = keras.ops.convert_to_numpy(layer.call_at_pixel(padded, i, j))
+            np.testing.assert_allclose(got, full[:, i, j], atol=1e-5)
+
+
+def test_call_pointwise_equals_a_1x1_convolution():
+    layer = MaskedConv2D(6, 1, mask_type="B", num_color_channels=3)
+    x = np.random.default_rng(0).normal(size=(2, 3, 3, 6)).astype("float32")
+    full = keras.ops.convert_to_numpy(layer(x))
+    got = keras.ops.convert_to_numpy(layer.call_pointwise(x[:, 1, 2]))
+    np.testing.assert_allclose(got, full[:, 1, 2], atol=1e-5)
+    with pytest.raises(ValueError, match="call_pointwise needs a 1×1 kernel"):
+        MaskedConv2D(2, 3).call_pointwise(x[:, 0, 0])

@@ -1,4 +1,5 @@
 import keras
+from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
@@ -113,6 +114,10 @@ class PixelCNNBackbone(Backbone):
         outputs = keras.activations.relu(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
+        self.first = first
+        self.blocks = blocks
+        self.output_conv = output
+
         # === Config ===
         self.image_shape = image_shape
         self.filters = filters
@@ -120,6 +125,43 @@ class PixelCNNBackbone(Backbone):
         self.kernel_size = kernel_size
         self.first_kernel_size = first_kernel_size
         self.output_filters = output_filters
+
+    # === Step interface (see `Backbone`) ===
+
+    def initial_state(self, batch_size):
+        """Zero caches: the padded input image and each block's middle map."""
+        height, width, channels = self.image_shape
+        ph, pw = self.first.padding_size
+        image = ops.zeros(
+            (batch_size, height + 2 * ph, width + 2 * pw, channels),
+            self.compute_dtype,
+        )
+        return (image,) + tuple(
+            block.initial_cache(batch_size, height, width)
+            for block in self.blocks
+        )
+
+    def step(self, state, pixel, i, j):
+        state = self.commit(state, pixel, i, j)
+        x = self.first.call_at_pixel(state[0], i, j)
+        caches = []
+        for block, cache in zip(self.blocks, state[1:]):
+            x, cache = block.step(cache, x, i, j)
+            caches.append(cache)
+        x = self.output_conv.call_pointwise(keras.activations.relu(x))
+        return keras.activations.relu(x), (state[0],) + tuple(caches)
+
+    def commit(self, state, pixel, i, j):
+        # Hidden caches at (i, j) are final after the last colour pass (they
+        # never see the sub-pixel of their own group); only the input image
+        # needs the completed pixel.
+        ph, pw = self.first.padding_size
+        image = ops.slice_update(
+            state[0],
+            (0, i + ph, j + pw, 0),
+            ops.cast(pixel, state[0].dtype)[:, None, None, :],
+        )
+        return (image,) + tuple(state[1:])
 
     def get_config(self):
         config = super().get_config()

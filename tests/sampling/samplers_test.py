@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from kerpix import models
+from kerpix import sampling
+from kerpix import testing
+
+
+def make_model(shape, levels, num_layers=2):
+    return models.PixelCNN(
+        shape,
+        num_levels=levels,
+        filters=4 * shape[-1],
+        num_layers=num_layers,
+    )
+
+
+@pytest.mark.parametrize(
+    "shape, levels, temperature",
+    [
+        ((6, 6, 3), 4, 1.0),
+        ((7, 5, 1), 256, 1.0),
+        ((5, 6, 1), 2, 1.0),
+        ((6, 6, 3), 8, 0.7),
+        ((5, 5, 3), 16, 0.0),
+    ],
+)
+def test_cached_equals_naive_on_the_same_noise(shape, levels, temperature):
+    model = make_model(shape, levels)
+    noise = np.random.default_rng(1).random(
+        (3, shape[0] * shape[1], model.noise_dims), "float32"
+    )
+    naive = sampling.RasterSampler(temperature=temperature)
+    cached = sampling.CachedSampler(temperature=temperature)
+    a = naive(model, noise=noise, verbose=0)
+    b = cached(model, noise=noise, verbose=0)
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= 0 and a.max() < levels
+
+
+def test_method_argument_and_seed():
+    model = make_model((5, 5, 1), 4)
+    a = model.sample(2, seed=3, method="cached", verbose=0)
+    b = model.sample(2, seed=3, method="naive", verbose=0)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `method`\. Expected one of "
+        r"\['cached', 'naive'\]\. Received: method='fast'",
+    ):
+        model.sample(1, method="fast")
+
+
+def test_step_interface_state_and_single_step():
+    model = make_model((4, 5, 3), 4)
+    state = model.initial_state(2)
+    # Padded input image + one cache per residual block, all zeros.
+    assert len(state) == 3
+    assert tuple(state[0].shape) == (2, 4 + 6, 5 + 6, 3)
+    assert all(not np.asarray(s).any() for s in state)
+    canvas = np.zeros((2, 4, 5, 3), "int32")
+    noise = np.full((2, 3), 0.5, "float32")
+    canvas, state = model.sample_step(canvas, state, 0, noise)
+    canvas = np.asarray(canvas)
+    assert not canvas[:, 0, 1:].any() and not canvas[:, 1:].any()
+    # The first pixel has no context: its value is the inverse CDF of the
+    # model's marginal at the same noise.
+    params = model(np.zeros((2, 4, 5, 3), "int32"))
+    first = np.asarray(model.head.sample(params, np.full((2, 4, 5, 3), 0.5)))
+    np.testing.assert_array_equal(canvas[:, 0, 0, 0], first[:, 0, 0, 0])
+
+
+def test_sampler_serialization():
+    sampler = sampling.CachedSampler(temperature=0.5, seed=2)
+    again = sampling.CachedSampler.from_config(sampler.get_config())
+    assert again.temperature == 0.5 and again.seed == 2
+    testing.run_serialization_test(sampling.RasterSampler(temperature=0.3))
