@@ -126,7 +126,7 @@ class MaskedConv2D(keras.layers.Conv2D):
 
     @property
     def padding_size(self):
-        """`(ph, pw)`: border of the padded input cache `call_at_pixel` reads."""
+        """`(ph, pw)`: padding of the input map `call_at_pixel` reads."""
         kh, kw = self.kernel_size
         dh, dw = self.dilation_rate
         return (kh // 2 * dh, kw // 2 * dw)
