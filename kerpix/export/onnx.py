@@ -1,22 +1,26 @@
-"""ONNX export: `log_prob.onnx` and `signature.json`."""
+"""ONNX export: `log_prob.onnx`, `sample_step.onnx` and `signature.json`."""
 
 import json
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from kerpix.export import signatures
-from kerpix.export.saved_model import _compare
+from kerpix.export import signatures as sig
+from kerpix.export import tf_functions
+from kerpix.export.compare import assert_close_log_prob
+from kerpix.export.compare import assert_same_images
 
 OPSET = 17
 
 
 def export_onnx(model, path):
-    """Write `log_prob.onnx` and `signature.json` into folder `path`.
+    """Write `log_prob.onnx`, `sample_step.onnx` and `signature.json`.
 
-    `log_prob.onnx` takes `images` int32 `[batch, H, W, C]` and returns
-    `log_prob` (nats) and `bits_per_dim`, float32 `[batch]`.
+    `log_prob.onnx`: `images` int32 `[batch, H, W, C]` -> `log_prob`
+    (nats) and `bits_per_dim`, float32 `[batch]`. `sample_step.onnx`: one
+    pixel of sampling, states as explicit inputs `state_k` and outputs
+    `next_state_k`, so any ONNX Runtime host drives sampling with its own
+    loop (`export/onnx_sample.py` does, with NumPy alone).
 
     Returns:
         The folder written.
@@ -24,49 +28,83 @@ def export_onnx(model, path):
     import tf2onnx
 
     os.makedirs(path, exist_ok=True)
-    spec = tf.TensorSpec(
-        (None,) + model.image_shape,
-        signatures.IMAGE_DTYPE,
-        name=signatures.IMAGES,
-    )
-    fn = tf.function(
-        lambda images: signatures.log_prob_outputs(model, images),
-        input_signature=[spec],
-    )
-    proto, _ = tf2onnx.convert.from_function(
-        fn, input_signature=[spec], opset=OPSET
-    )
-    _name_batch_axis(proto)
-    with open(os.path.join(path, "log_prob.onnx"), "wb") as f:
-        f.write(proto.SerializeToString())
+    for name, fn, specs in (
+        (
+            "log_prob",
+            tf_functions.log_prob_function(model),
+            [tf_functions.image_spec(model, sig.IMAGES)],
+        ),
+        (
+            "sample_step",
+            tf_functions.sample_step_function(model),
+            tf_functions.sample_step_specs(model),
+        ),
+    ):
+        proto, _ = tf2onnx.convert.from_function(
+            fn, input_signature=specs, opset=OPSET
+        )
+        _name_batch_axis(proto)
+        with open(os.path.join(path, f"{name}.onnx"), "wb") as f:
+            f.write(proto.SerializeToString())
     with open(os.path.join(path, "signature.json"), "w") as f:
-        json.dump(signatures.signature(model), f, indent=2)
+        json.dump(sig.signature(model), f, indent=2)
         f.write("\n")
     return path
 
 
-def check_onnx(model, path, images, rtol=1e-4):
-    """Run `log_prob.onnx` with ONNX Runtime and compare with Keras.
+def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
+    """Run the ONNX files with ONNX Runtime and compare them with Keras.
 
-    Raises `AssertionError` on a mismatch; returns the largest relative
-    difference.
+    Checks `log_prob` on `images` and a full sample driven pixel by pixel
+    through `sample_step.onnx` against `model.sample(noise=...)`.
+
+    Returns:
+        The largest relative log_prob difference.
     """
+    log_prob = _session(path, "log_prob.onnx")
+    (got,) = log_prob.run(
+        [sig.LOG_PROB], {sig.IMAGES: np.asarray(images, "int32")}
+    )
+    diff = assert_close_log_prob(model.log_prob(images), got, rtol, path)
+    step = _session(path, "sample_step.onnx")
+    noise = np.random.default_rng(seed).random(
+        (
+            num_samples,
+            model.image_shape[0] * model.image_shape[1],
+            model.noise_dims,
+        ),
+        "float32",
+    )
+    state = [np.asarray(s) for s in model.initial_state(num_samples)]
+    canvas = np.zeros((num_samples,) + model.image_shape, "int32")
+    names = [sig.NEXT_CANVAS] + [
+        sig.next_state_name(k) for k in range(len(state))
+    ]
+    for position in range(noise.shape[1]):
+        feed = {
+            sig.CANVAS: canvas,
+            sig.POSITION: np.array(position, "int64"),
+            sig.NOISE: noise[:, position],
+        }
+        feed.update({sig.state_name(k): s for k, s in enumerate(state)})
+        canvas, *state = step.run(names, feed)
+    expected = model.sample(noise=noise, verbose=0)
+    assert_same_images(expected, canvas, f"{path} sample_step.onnx")
+    return diff
+
+
+def _session(path, filename):
     import onnxruntime
 
-    file = os.path.join(path, "log_prob.onnx")
+    file = os.path.join(path, filename)
     if not os.path.isfile(file):
         raise ValueError(
-            f"Invalid value for argument `path`: no log_prob.onnx in "
-            f"{path!r}. Export it with export_onnx first."
+            f"Invalid value for argument `path`: no {filename} in {path!r}. "
+            "Export it with export_onnx first."
         )
-    session = onnxruntime.InferenceSession(
+    return onnxruntime.InferenceSession(
         file, providers=["CPUExecutionProvider"]
     )
-    (got,) = session.run(
-        [signatures.LOG_PROB],
-        {signatures.IMAGES: np.asarray(images, "int32")},
-    )
-    return _compare(model.log_prob(images), got, rtol, file)
 
 
 def _name_batch_axis(proto):

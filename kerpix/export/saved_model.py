@@ -6,15 +6,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerpix.export import signatures
+from kerpix.export import signatures as sig
+from kerpix.export import tf_functions
+from kerpix.export.compare import assert_close_log_prob
+from kerpix.export.compare import assert_same_images
 
 
 def export_saved_model(model, base_path, name="kerpix", version=1):
     """Write `model` as a SavedModel at `base_path/name/version`.
 
-    Signatures:
-        `serving_default` (log_prob): input `images` int32 `[N, H, W, C]`
-        -> `log_prob` float32 `[N]` in nats and `bits_per_dim` `[N]`.
+    Signatures (see `export/README.md` and `signatures.signature`):
+        - `serving_default` (log_prob): `images` int32 `[N, H, W, C]` ->
+          `log_prob` float32 `[N]` (nats) and `bits_per_dim` `[N]`.
+        - `sample`: `num_samples`, `seed` (int32 scalars) -> `images`.
+        - `sample_step`: `canvas`, `position` (int64 scalar), `noise`
+          float32 `[N, noise_dims]`, `state_0..k` -> `next_canvas`,
+          `next_state_0..k`.
 
     Args:
         model: a `kerpix.models.ImageDensityModel`.
@@ -37,47 +44,64 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
             f"without '{os.sep}'. Received: name={name!r}"
         )
     path = os.path.join(base_path, name, str(version))
-    images = tf.TensorSpec(
-        (None,) + model.image_shape,
-        signatures.IMAGE_DTYPE,
-        name=signatures.IMAGES,
-    )
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        "serving_default",
-        lambda images: signatures.log_prob_outputs(model, images),
-        input_signature=[images],
+        "serving_default", tf_functions.log_prob_function(model)
     )
+    archive.add_endpoint(
+        "sample_step", tf_functions.sample_step_function(model)
+    )
+    archive.add_endpoint("sample", tf_functions.sample_function(model))
     archive.write_out(path, verbose=False)
     return path
 
 
-def check_saved_model(model, path, images, rtol=1e-4):
-    """Reload the SavedModel at `path` and compare its log_prob to Keras.
-
-    Raises `AssertionError` on a mismatch; returns the largest relative
-    difference.
-    """
+def load_saved_model(path):
+    """`tf.saved_model.load`, with a clear error for a missing artifact."""
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise ValueError(
             f"Invalid value for argument `path`: no saved_model.pb in "
             f"{path!r}. Export it with export_saved_model first."
         )
-    loaded = tf.saved_model.load(path)
-    fn = loaded.signatures["serving_default"]
-    got = fn(**{signatures.IMAGES: tf.constant(images, tf.int32)})
-    expected = model.log_prob(images)
-    return _compare(expected, got[signatures.LOG_PROB].numpy(), rtol, path)
+    return tf.saved_model.load(path)
 
 
-def _compare(expected, got, rtol, what):
-    diff = float(
-        np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1e-6))
+def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
+    """Reload the SavedModel at `path` and compare it with Keras.
+
+    Checks `log_prob` on `images` (relative `rtol`), a full sample driven
+    through `sample_step` on fixed noise, and the `sample` signature,
+    against `model.sample(noise=...)` (identical integers).
+
+    Returns:
+        The largest relative log_prob difference.
+    """
+    loaded = load_saved_model(path)
+    got = loaded.signatures["serving_default"](
+        **{sig.IMAGES: tf.constant(images, tf.int32)}
     )
-    if not diff <= rtol:
-        raise AssertionError(
-            f"{what}: log_prob differs from Keras by {diff:.3g} (relative), "
-            f"more than rtol={rtol}."
-        )
+    diff = assert_close_log_prob(
+        model.log_prob(images), got[sig.LOG_PROB].numpy(), rtol, path
+    )
+    noise = tf_functions.sample_noise(model, num_samples, seed)
+    expected = model.sample(noise=noise, verbose=0)
+    step = loaded.signatures["sample_step"]
+    state = [s.numpy() for s in model.initial_state(num_samples)]
+    canvas = np.zeros((num_samples,) + model.image_shape, "int32")
+    for position in range(noise.shape[1]):
+        inputs = {
+            sig.CANVAS: canvas,
+            sig.POSITION: np.array(position, "int64"),
+            sig.NOISE: noise[:, position],
+        }
+        inputs.update({sig.state_name(k): s for k, s in enumerate(state)})
+        out = step(**{k: tf.constant(v) for k, v in inputs.items()})
+        canvas = out[sig.NEXT_CANVAS].numpy()
+        state = [out[sig.next_state_name(k)].numpy() for k in range(len(state))]
+    assert_same_images(expected, canvas, f"{path} sample_step")
+    sampled = loaded.signatures["sample"](
+        num_samples=tf.constant(num_samples), seed=tf.constant(seed)
+    )[sig.IMAGES].numpy()
+    assert_same_images(expected, sampled, f"{path} sample")
     return diff

@@ -1,8 +1,8 @@
 """The documented contract of exported artifacts, shared by exporters.
 
-Every endpoint takes and returns named tensors; `signature(model)` is what
-`signature.json` holds, so a program that knows nothing of kerpix can
-call the artifacts.
+Every endpoint takes and returns named tensors. `signature(model)` is what
+`signature.json` holds: enough for a program that knows nothing of kerpix
+to score and sample with ONNX Runtime or TF Serving alone.
 """
 
 from kerpix.version import __version__
@@ -10,21 +10,55 @@ from kerpix.version import __version__
 IMAGES = "images"
 LOG_PROB = "log_prob"
 BITS_PER_DIM = "bits_per_dim"
+NUM_SAMPLES = "num_samples"
+SEED = "seed"
+CANVAS = "canvas"
+POSITION = "position"
+NOISE = "noise"
+NEXT_CANVAS = "next_canvas"
 # The image dtype of every endpoint: int32 holds any num_levels and is
 # what TF Serving's JSON integers decode to.
 IMAGE_DTYPE = "int32"
 
 
+def state_name(k):
+    return f"state_{k}"
+
+
+def next_state_name(k):
+    return f"next_state_{k}"
+
+
+def state_shapes(model):
+    """Per-example shapes and dtypes of `model.initial_state` (batch 1)."""
+    import keras
+
+    return [
+        (
+            tuple(int(d) for d in state.shape[1:]),
+            keras.backend.standardize_dtype(state.dtype),
+        )
+        for state in model.initial_state(1)
+    ]
+
+
 def signature(model):
     """The `signature.json` description of `model`'s exported endpoints."""
     height, width, channels = model.image_shape
-    images = {
-        "name": IMAGES,
-        "dtype": IMAGE_DTYPE,
-        "shape": ["batch", height, width, channels],
-        "range": [0, model.num_levels - 1],
-    }
-    per_image = {"dtype": "float32", "shape": ["batch"]}
+    image = ["batch", height, width, channels]
+
+    def tensor(name, dtype, shape, **extra):
+        return {"name": name, "dtype": dtype, "shape": shape, **extra}
+
+    states = state_shapes(model)
+    state_inputs = [
+        tensor(state_name(k), dtype, ["batch", *shape])
+        for k, (shape, dtype) in enumerate(states)
+    ]
+    state_outputs = [
+        dict(s, name=next_state_name(k)) for k, s in enumerate(state_inputs)
+    ]
+    levels = [0, model.num_levels - 1]
     return {
         "format_version": 1,
         "kerpix_version": __version__,
@@ -32,18 +66,55 @@ def signature(model):
         "num_levels": model.num_levels,
         "conditional": False,
         "noise_dims": model.noise_dims,
+        "num_positions": height * width,
+        "initial_state": "every state tensor starts as zeros of its shape",
         "endpoints": {
             "log_prob": {
-                "inputs": [images],
+                "file": "log_prob.onnx",
+                "saved_model_signature": "serving_default",
+                "inputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
                 "outputs": [
-                    {"name": LOG_PROB, "units": "nats per image", **per_image},
-                    {
-                        "name": BITS_PER_DIM,
-                        "units": "nats / (H*W*C*ln 2)",
-                        **per_image,
-                    },
+                    tensor(
+                        LOG_PROB, "float32", ["batch"], units="nats per image"
+                    ),
+                    tensor(
+                        BITS_PER_DIM,
+                        "float32",
+                        ["batch"],
+                        units="nats / (H*W*C*ln 2)",
+                    ),
                 ],
-            }
+            },
+            "sample_step": {
+                "file": "sample_step.onnx",
+                "saved_model_signature": "sample_step",
+                "doc": (
+                    "Fills pixel `position` (raster index i*W + j, "
+                    "0 <= position < num_positions) of `canvas`, every "
+                    "colour in R, G, B order, by inverse CDF of `noise` "
+                    "uniform in [0, 1). Start from a zero canvas and zero "
+                    "states; feed next_* back for position + 1."
+                ),
+                "inputs": [
+                    tensor(CANVAS, IMAGE_DTYPE, image, range=levels),
+                    tensor(POSITION, "int64", []),
+                    tensor(NOISE, "float32", ["batch", model.noise_dims]),
+                    *state_inputs,
+                ],
+                "outputs": [
+                    tensor(NEXT_CANVAS, IMAGE_DTYPE, image, range=levels),
+                    *state_outputs,
+                ],
+            },
+            "sample": {
+                "saved_model_signature": "sample",
+                "doc": "SavedModel only: the whole loop, noise from seed.",
+                "inputs": [
+                    tensor(NUM_SAMPLES, "int32", []),
+                    tensor(SEED, "int32", []),
+                ],
+                "outputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
+            },
         },
     }
 
@@ -57,3 +128,12 @@ def log_prob_outputs(model, images):
         LOG_PROB: log_prob,
         BITS_PER_DIM: bits_per_dim(-log_prob, model.image_shape),
     }
+
+
+def sample_step_outputs(model, canvas, position, noise, states):
+    """The `sample_step` endpoint's outputs."""
+    canvas, states = model.sample_step(canvas, tuple(states), position, noise)
+    outputs = {NEXT_CANVAS: canvas}
+    for k, state in enumerate(states):
+        outputs[next_state_name(k)] = state
+    return outputs

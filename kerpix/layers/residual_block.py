@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -96,9 +97,7 @@ class ResidualBlock(keras.layers.Layer):
         ph, pw = self.spatial.padding_size
         reduced = self.reduce.call_pointwise(keras.activations.relu(inputs))
         reduced = keras.activations.relu(reduced)
-        cache = ops.slice_update(
-            cache, (0, i + ph, j + pw, 0), reduced[:, None, None, :]
-        )
+        cache = update_pixel(cache, i + ph, j + pw, reduced)
         x = self.spatial.call_at_pixel(cache, i, j)
         x = self.expand.call_pointwise(keras.activations.relu(x))
         return inputs + x, cache

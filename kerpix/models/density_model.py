@@ -6,6 +6,8 @@ from kerpix.losses import NegativeLogLikelihood
 from kerpix.metrics import BitsPerDim
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.models.preprocessor import validate_images
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -128,13 +130,9 @@ class ImageDensityModel(keras.Model):
         """
         width = self.image_shape[1]
         head = self.head
-        batch = ops.shape(canvas)[0]
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
-        values = ops.reshape(
-            ops.slice(canvas, (0, i, j, 0), (batch, 1, 1, canvas.shape[-1])),
-            (batch, canvas.shape[-1]),
-        )
+        values = read_pixel(canvas, i, j)
         pixel_noise = noise[:, None, None, :]
         for c in range(self.passes_per_pixel):
             pixel = self.preprocessor(values)
@@ -148,9 +146,7 @@ class ImageDensityModel(keras.Model):
                 drawn = values * (1 - onehot) + drawn * onehot
             values = drawn
         state = self.backbone.commit(new_state, self.preprocessor(values), i, j)
-        canvas = ops.slice_update(
-            canvas, (0, i, j, 0), values[:, None, None, :]
-        )
+        canvas = update_pixel(canvas, i, j, values)
         return canvas, state
 
     @property

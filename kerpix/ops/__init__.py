@@ -2,3 +2,5 @@
 
 from kerpix.ops.causal_masks import causal_mask
 from kerpix.ops.causal_masks import channel_groups
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel

@@ -6,6 +6,7 @@ from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -156,11 +157,7 @@ class PixelCNNBackbone(Backbone):
         # never see the sub-pixel of their own group); only the input image
         # needs the completed pixel.
         ph, pw = self.first.padding_size
-        image = ops.slice_update(
-            state[0],
-            (0, i + ph, j + pw, 0),
-            ops.cast(pixel, state[0].dtype)[:, None, None, :],
-        )
+        image = update_pixel(state[0], i + ph, j + pw, pixel)
         return (image,) + tuple(state[1:])
 
     def get_config(self):

@@ -1,0 +1,33 @@
+"""Comparisons of reloaded artifacts against Keras."""
+
+import numpy as np
+
+
+def assert_close_log_prob(expected, got, rtol, what):
+    """Largest relative difference of two log-likelihood vectors."""
+    expected = np.asarray(expected, "float64")
+    got = np.asarray(got, "float64")
+    diff = float(
+        np.max(np.abs(got - expected) / np.maximum(np.abs(expected), 1e-6))
+    )
+    if not diff <= rtol:
+        raise AssertionError(
+            f"{what}: log_prob differs from Keras by {diff:.3g} (relative), "
+            f"more than rtol={rtol}."
+        )
+    return diff
+
+
+def assert_same_images(expected, got, what):
+    """Samples from the same noise must be identical integers."""
+    expected, got = np.asarray(expected), np.asarray(got)
+    if expected.shape != got.shape or (expected != got).any():
+        differ = (
+            int((expected != got).sum())
+            if (expected.shape == got.shape)
+            else "all"
+        )
+        raise AssertionError(
+            f"{what}: samples from the same noise differ from Keras in "
+            f"{differ} of {expected.size} sub-pixels."
+        )

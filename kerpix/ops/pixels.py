@@ -1,0 +1,29 @@
+"""Reading and writing one pixel of a batch of maps (traceable indices)."""
+
+from keras import ops
+
+
+def update_pixel(maps, i, j, values):
+    """Return `maps` `(N, H, W, C)` with pixel `(i, j)` set to `values`.
+
+    `values` is `(N, C)`; `i`, `j` may be traced scalars. Written as a
+    scatter (`ScatterND` in ONNX) rather than a dynamic slice update, whose
+    TensorFlow lowering (XlaDynamicUpdateSlice) ONNX cannot express.
+    """
+    batch = ops.shape(maps)[0]
+    rows = ops.arange(batch, dtype="int32")
+    i = ops.cast(i, "int32")
+    j = ops.cast(j, "int32")
+    indices = ops.stack(
+        [rows, ops.full((batch,), i, "int32"), ops.full((batch,), j, "int32")],
+        axis=1,
+    )
+    return ops.scatter_update(maps, indices, ops.cast(values, maps.dtype))
+
+
+def read_pixel(maps, i, j):
+    """Pixel `(i, j)` of `maps` `(N, H, W, C)` as `(N, C)`."""
+    batch = ops.shape(maps)[0]
+    channels = maps.shape[-1]
+    pixel = ops.slice(maps, (0, i, j, 0), (batch, 1, 1, channels))
+    return ops.reshape(pixel, (batch, channels))
