@@ -30,7 +30,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/kerpix sample --workdir=$(WORKDIR)
 	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=saved_model --check
 	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=onnx --check
-	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx"
+	$(BIN)/python export/onnx_sample.py $(WORKDIR)/onnx --num-samples=16 --output=$(WORKDIR)/samples_onnx.png
+	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/samples_onnx.png (ONNX Runtime alone), $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx"
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

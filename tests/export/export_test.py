@@ -1,5 +1,8 @@
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,82 +11,191 @@ from kerpix import models
 
 pytestmark = [pytest.mark.tensorflow_only, pytest.mark.large]
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
 
 def read_json(path):
     with open(path) as f:
         return json.load(f)
 
 
-@pytest.fixture(scope="module")
-def model():
-    return models.PixelCNN((6, 6, 3), num_levels=8, filters=6, num_layers=1)
+# Every model family exports through the same step interface.
+MODELS = {
+    "pixel_cnn_rgb": lambda: models.PixelCNN(
+        (5, 6, 3), num_levels=8, filters=6, num_layers=1
+    ),
+    "pixel_cnn_binary": lambda: models.PixelCNN(
+        (6, 5, 1), num_levels=2, filters=4, num_layers=2
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def model(request):
+    return MODELS[request.param]()
 
 
 @pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).integers(0, 8, (5, 6, 6, 3))
+def images(model):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, model.num_levels, (5,) + model.image_shape)
 
 
-def test_saved_model_layout_signature_and_parity(model, images, tmp_path):
-    import tensorflow as tf
-
-    from kerpix.export import check_saved_model
+@pytest.fixture(scope="module")
+def saved_model_path(model, tmp_path_factory):
     from kerpix.export import export_saved_model
 
-    path = export_saved_model(model, str(tmp_path), name="pix", version=3)
-    assert path == os.path.join(str(tmp_path), "pix", "3")
-    assert os.path.isfile(os.path.join(path, "saved_model.pb"))
-    loaded = tf.saved_model.load(path)
+    base = str(tmp_path_factory.mktemp("saved_model"))
+    return export_saved_model(model, base, name="pix", version=3)
+
+
+@pytest.fixture(scope="module")
+def onnx_path(model, tmp_path_factory):
+    from kerpix.export import export_onnx
+
+    return export_onnx(model, str(tmp_path_factory.mktemp("onnx")))
+
+
+def test_saved_model_layout_signatures_and_log_prob(
+    model, images, saved_model_path
+):
+    import tensorflow as tf
+
+    assert saved_model_path.endswith(os.path.join("pix", "3"))
+    loaded = tf.saved_model.load(saved_model_path)
+    assert set(loaded.signatures) == {
+        "serving_default",
+        "sample",
+        "sample_step",
+    }
     fn = loaded.signatures["serving_default"]
     (spec,) = fn.structured_input_signature[1].values()
     assert spec.name == "images" and spec.dtype == tf.int32
-    assert set(fn.structured_outputs) == {"log_prob", "bits_per_dim"}
     out = fn(images=tf.constant(images, tf.int32))
     expected = model.log_prob(images)
     np.testing.assert_allclose(out["log_prob"].numpy(), expected, rtol=1e-4)
+    dims = np.prod(model.image_shape)
     np.testing.assert_allclose(
         out["bits_per_dim"].numpy(),
-        -expected / (6 * 6 * 3 * np.log(2)),
+        -expected / (dims * np.log(2)),
         rtol=1e-4,
     )
-    assert check_saved_model(model, path, images) < 1e-4
 
 
-def test_onnx_parity_and_signature(model, images, tmp_path):
+def test_saved_model_samples_equal_keras(model, images, saved_model_path):
+    from kerpix.export import check_saved_model
+
+    # log_prob, a sample_step loop and the sample signature vs Keras.
+    assert check_saved_model(model, saved_model_path, images) < 1e-4
+
+
+def test_saved_model_cli_lists_the_signatures(saved_model_path):
+    cli = shutil.which("saved_model_cli") or os.path.join(
+        os.path.dirname(sys.executable), "saved_model_cli"
+    )
+    result = subprocess.run(
+        [cli, "show", "--dir", saved_model_path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("serving_default", "sample_step", "sample"):
+        assert f"signature_def['{name}']" in result.stdout
+
+
+def test_onnx_parity_and_signature_json(model, images, onnx_path):
     import onnxruntime
 
     from kerpix.export import check_onnx
-    from kerpix.export import export_onnx
 
-    path = export_onnx(model, str(tmp_path))
-    session = onnxruntime.InferenceSession(
-        os.path.join(path, "log_prob.onnx"),
-        providers=["CPUExecutionProvider"],
+    assert check_onnx(model, onnx_path, images) < 1e-4
+    signature = read_json(os.path.join(onnx_path, "signature.json"))
+    assert signature["image_shape"] == list(model.image_shape)
+    assert signature["num_levels"] == model.num_levels
+    assert signature["noise_dims"] == model.noise_dims
+    assert signature["conditional"] is False
+    for name, endpoint in signature["endpoints"].items():
+        if "file" not in endpoint:
+            continue
+        session = onnxruntime.InferenceSession(
+            os.path.join(onnx_path, endpoint["file"]),
+            providers=["CPUExecutionProvider"],
+        )
+        for declared, actual in (
+            (endpoint["inputs"], session.get_inputs()),
+            (endpoint["outputs"], session.get_outputs()),
+        ):
+            got = {a.name: (a.type, a.shape) for a in actual}
+            assert set(got) == {d["name"] for d in declared}, name
+            for d in declared:
+                dtype = {
+                    "int32": "tensor(int32)",
+                    "int64": "tensor(int64)",
+                    "float32": "tensor(float)",
+                }[d["dtype"]]
+                assert got[d["name"]] == (dtype, d["shape"]), d["name"]
+    states = [
+        s
+        for s in signature["endpoints"]["sample_step"]["inputs"]
+        if s["name"].startswith("state_")
+    ]
+    initial = model.initial_state(2)
+    assert [s["shape"][1:] for s in states] == [
+        list(t.shape[1:]) for t in initial
+    ]
+
+
+def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
+    noise = np.random.default_rng(5).random(
+        (3, model.image_shape[0] * model.image_shape[1], model.noise_dims),
+        "float32",
     )
-    (inp,) = session.get_inputs()
-    assert inp.name == "images" and inp.type == "tensor(int32)"
-    assert inp.shape == ["batch", 6, 6, 3]
-    names = sorted(o.name for o in session.get_outputs())
-    assert names == ["bits_per_dim", "log_prob"]
-    (got,) = session.run(["log_prob"], {"images": images.astype("int32")})
-    np.testing.assert_allclose(got, model.log_prob(images), rtol=1e-4)
-    assert check_onnx(model, path, images) < 1e-4
-    signature = read_json(os.path.join(path, "signature.json"))
-    assert signature["image_shape"] == [6, 6, 3]
-    assert signature["num_levels"] == 8
-    assert signature["endpoints"]["log_prob"]["inputs"][0]["name"] == "images"
+    np.save(tmp_path / "noise.npy", noise)
+    script = os.path.join(ROOT, "export", "onnx_sample.py")
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['tensorflow'] = None\n"  # it must not need TensorFlow
+        "sys.modules['kerpix'] = None\n"  # nor kerpix
+        f"sys.argv = [{script!r}] + sys.argv[1:]\n"
+        f"runpy.run_path({script!r}, run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            onnx_path,
+            "--noise",
+            str(tmp_path / "noise.npy"),
+            "--output",
+            str(tmp_path / "s.png"),
+            "--output-npy",
+            str(tmp_path / "s.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "s.npy"), model.sample(noise=noise, verbose=0)
+    )
+    assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_check_fails_on_a_different_model(model, images, tmp_path):
+def test_check_fails_on_a_different_model(model, images, saved_model_path):
     from kerpix.export import check_saved_model
-    from kerpix.export import export_saved_model
 
-    path = export_saved_model(model, str(tmp_path))
-    other = models.PixelCNN((6, 6, 3), num_levels=8, filters=6, num_layers=1)
+    other = (
+        MODELS["pixel_cnn_rgb"]()
+        if model.image_shape[-1] == 3
+        else (MODELS["pixel_cnn_binary"]())
+    )
     # Untrained models are all near-uniform: make this one sharper.
     other.set_weights([5 * w for w in model.get_weights()])
-    with pytest.raises(AssertionError, match="log_prob differs from Keras"):
-        check_saved_model(other, path, images)
+    with pytest.raises(AssertionError, match="differs from Keras"):
+        check_saved_model(other, saved_model_path, images)
 
 
 def test_bad_export_arguments(model, tmp_path):
@@ -100,4 +212,4 @@ def test_bad_export_arguments(model, tmp_path):
         ValueError,
         match=r"Invalid value for argument `path`: no log_prob\.onnx in ",
     ):
-        check_onnx(model, str(tmp_path), np.zeros((1, 6, 6, 3), "int32"))
+        check_onnx(model, str(tmp_path), np.zeros((1,) + model.image_shape))
