@@ -45,6 +45,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/likelihood.py --model pixelcnn --dataset dead_leaves
+	$(BIN)/python benchmarks/sampling_speed.py
 	$(BIN)/python benchmarks/results_table.py
 
 clean:

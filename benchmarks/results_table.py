@@ -11,7 +11,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.join(os.path.dirname(HERE), "README.md")
-START, END = "<!-- results:start -->", "<!-- results:end -->"
+MARKERS = {
+    "results": ("<!-- results:start -->", "<!-- results:end -->"),
+    "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
+}
 NAMES = {"pixelcnn": "PixelCNN"}
 
 
@@ -21,7 +24,7 @@ def table():
         "(nats/image) | hardware | train time | command |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for path in sorted(glob.glob(os.path.join(HERE, "results", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(HERE, "results", "*-*.json"))):
         with open(path) as f:
             r = json.load(f)
         kwargs = r["config"]["model"]["kwargs"]
@@ -46,21 +49,57 @@ def table():
     return "\n".join(rows)
 
 
+def sampling_table():
+    path = os.path.join(HERE, "results", "sampling_speed.json")
+    if not os.path.isfile(path):
+        return "(run benchmarks/sampling_speed.py)"
+    with open(path) as f:
+        r = json.load(f)
+    model = ", ".join(f"{k}={v}" for k, v in sorted(r["model"].items()))
+    rows = [
+        f"Command: `{r['command']}` ({r['hardware']}, {r['backend']} "
+        f"backend, untrained {model}, batch of "
+        f"{r['rows'][0]['batch_size']}; naive timed on "
+        f"{r['rows'][0]['naive_measured_rows']} rows and keras.io on "
+        f"{r['rows'][0]['kerasio_measured_pixels']} pixels, extrapolated).",
+        "",
+        "| family | image | cached images/s | naive images/s | keras.io "
+        "loop images/s | cached / naive | cached / keras.io |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        h, w, c = row["image_shape"]
+        rows.append(
+            f"| {row['family']} | {h}×{w}×{c} | "
+            f"{row['cached_images_per_s']:.3g} | "
+            f"{row['naive_images_per_s']:.3g} | "
+            f"{row['kerasio_images_per_s']:.3g} | "
+            f"{row['cached_over_naive']:.1f}× | "
+            f"{row['cached_over_kerasio']:.0f}× |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv):
-    text = table()
+    tables = {"results": table(), "sampling": sampling_table()}
     if "--print" in argv:
-        print(text)
+        print("\n\n".join(tables.values()))
         return 0
     with open(README) as f:
         readme = f.read()
-    if START not in readme or END not in readme:
-        print(f"README.md lacks the {START} ... {END} markers", file=sys.stderr)
-        return 1
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
+    for key, (start, end) in MARKERS.items():
+        if start not in readme or end not in readme:
+            print(
+                f"README.md lacks the {start} ... {end} markers",
+                file=sys.stderr,
+            )
+            return 1
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{start}\n{tables[key]}\n{end}{tail}"
     with open(README, "w") as f:
-        f.write(f"{head}{START}\n{text}\n{END}{tail}")
-    print(text)
+        f.write(readme)
+    print("\n\n".join(tables.values()))
     return 0
 
 

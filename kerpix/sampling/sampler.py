@@ -81,9 +81,7 @@ class Sampler:
         """Sample images from `noise` `(N, H*W, noise_dims)`, row by row."""
         height, width, _ = model.image_shape
         batch = noise.shape[0]
-        program = get_program(
-            model, (type(self).__name__, self.temperature), self.fill_pixel
-        )
+        program = self.program(model)
         canvas = np.zeros((batch,) + model.image_shape, "int32")
         state = tuple(
             keras.ops.convert_to_numpy(s)
@@ -105,6 +103,12 @@ class Sampler:
             if progbar is not None:
                 progbar.update(i + 1)
         return np.asarray(canvas, "int32")
+
+    def program(self, model):
+        """The compiled row program of this sampler for `model` (cached)."""
+        return get_program(
+            model, (type(self).__name__, self.temperature), self.fill_pixel
+        )
 
     def initial_state(self, model, batch_size):
         """The per-batch state `fill_pixel` carries (none by default)."""
