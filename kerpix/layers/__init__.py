@@ -1,4 +1,5 @@
 """Causal building blocks, one per file; `keras` and `keras.ops` only."""
 
+from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock

@@ -24,8 +24,10 @@ class MaskedConv2D(keras.layers.Conv2D):
     Args:
         filters: int. Number of output channels.
         kernel_size: int or tuple of 2 odd ints.
-        mask_type: `"A"` (first layer: excludes the current sub-pixel) or
-            `"B"` (later layers). Defaults to `"B"`.
+        mask_type: `"A"` (first layer: excludes the current sub-pixel),
+            `"B"` (later layers) or `"V"` (Gated PixelCNN vertical stack:
+            rows up to the centre row; read only one row lower). Defaults
+            to `"B"`.
         num_color_channels: int. Colour channels of the modelled image;
             input and output channels are split into this many contiguous
             colour groups (PixelRNN §3.4). Defaults to `1`.
@@ -64,7 +66,7 @@ class MaskedConv2D(keras.layers.Conv2D):
         if mask_type not in MASK_TYPES:
             raise ValueError(
                 "Invalid value for argument `mask_type`. Expected one of "
-                f'"A", "B". Received: mask_type={mask_type!r}'
+                f'"A", "B", "V". Received: mask_type={mask_type!r}'
             )
         if not isinstance(num_color_channels, int) or num_color_channels < 1:
             raise ValueError(
@@ -157,6 +159,36 @@ class MaskedConv2D(keras.layers.Conv2D):
         patch = patch[:, ::dh, ::dw, :]
         kernel = self._masked_kernel()[:rows]
         outputs = ops.einsum("nhwc,hwcd->nd", patch, kernel)
+        return self._finish_pixel(outputs)
+
+    def call_at_row(self, padded_inputs, r):
+        """Output along row `r` only, `(N, W, filters)`.
+
+        Like `call_at_pixel` for a whole row at once (the Gated PixelCNN
+        vertical stack computes a row when the row above is complete).
+        """
+        kh, kw = self.kernel_size
+        dh, _ = self.dilation_rate
+        rows = kh // 2 + 1
+        padded_inputs = ops.cast(padded_inputs, self.compute_dtype)
+        batch = ops.shape(padded_inputs)[0]
+        band = ops.slice(
+            padded_inputs,
+            (0, r, 0, 0),
+            (batch, (rows - 1) * dh + 1) + tuple(padded_inputs.shape[2:]),
+        )
+        band = band[:, ::dh]
+        kernel = self._masked_kernel()[:rows]
+        dw = self.dilation_rate[1]
+        width = padded_inputs.shape[2] - (kw - 1) * dw
+        # A sum of einsums rather than a convolution: the step runs inside
+        # a graph conditional, where tf2onnx loses the shape a Conv needs.
+        outputs = 0
+        for dx in range(kw):
+            window = band[:, :, dx * dw : dx * dw + width]
+            outputs = outputs + ops.einsum(
+                "nhwc,hcd->nwd", window, kernel[:, dx]
+            )
         return self._finish_pixel(outputs)
 
     def call_pointwise(self, inputs):

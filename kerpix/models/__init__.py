@@ -4,6 +4,10 @@ from kerpix.models.backbone import Backbone
 from kerpix.models.density_model import ImageDensityModel
 from kerpix.models.families import FAMILIES
 from kerpix.models.families import build_model
+from kerpix.models.gated_pixel_cnn.gated_pixel_cnn import GatedPixelCNN
+from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
+    GatedPixelCNNBackbone,
+)
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer

@@ -2,9 +2,10 @@
 
 import inspect
 
+from kerpix.models.gated_pixel_cnn.gated_pixel_cnn import GatedPixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 
-FAMILIES = {"pixel_cnn": PixelCNN}
+FAMILIES = {"gated_pixel_cnn": GatedPixelCNN, "pixel_cnn": PixelCNN}
 
 
 def build_model(family, image_shape, num_levels, **kwargs):

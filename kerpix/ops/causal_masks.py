@@ -2,7 +2,7 @@
 
 import numpy as np
 
-MASK_TYPES = ("A", "B")
+MASK_TYPES = ("A", "B", "V")
 
 
 def channel_groups(num_channels, num_color_channels):
@@ -30,9 +30,14 @@ def causal_mask(
     whose features at group `g` already exclude sub-pixel `g`). Positions
     after the centre are zero.
 
+    Mask "V" is the Gated PixelCNN's vertical stack: every row up to and
+    including the centre row, all columns and channels. It is not causal
+    on its own; its output may only be read one row lower (`down_shift`),
+    which is what removes the PixelCNN blind spot.
+
     Args:
         kernel_size: int or tuple of 2 odd ints `(kh, kw)`.
-        mask_type: `"A"` or `"B"`.
+        mask_type: `"A"`, `"B"` or `"V"`.
         input_channels: int. Number of input channels.
         filters: int. Number of output channels.
         num_color_channels: int. Colour channels of the image (1 or 3).
@@ -53,7 +58,7 @@ def causal_mask(
     if mask_type not in MASK_TYPES:
         raise ValueError(
             "Invalid value for argument `mask_type`. Expected one of "
-            f'"A", "B". Received: mask_type={mask_type!r}'
+            f'"A", "B", "V". Received: mask_type={mask_type!r}'
         )
     for name, value in (
         ("input_channels", input_channels),
@@ -68,6 +73,9 @@ def causal_mask(
     mask = np.zeros((kh, kw, input_channels, filters), dtype="float32")
     ci, cj = kh // 2, kw // 2
     mask[:ci] = 1.0
+    if mask_type == "V":
+        mask[ci] = 1.0
+        return mask
     mask[ci, :cj] = 1.0
     g_in = channel_groups(input_channels, num_color_channels)[:, None]
     g_out = channel_groups(filters, num_color_channels)[None, :]

@@ -140,3 +140,45 @@ def _back_through_conv(reach, kernel_size, mask_type, channels):
                 if 0 <= yy < height and 0 <= xx < width:
                     out[yy, xx] |= mask[dy, dx, :, g_out] > 0
     return out
+
+
+def gated_receptive_field(kernel_sizes, image_shape, site):
+    """Exact receptive field of a Gated PixelCNN stack (NumPy).
+
+    Args:
+        kernel_sizes: the blocks' kernel sizes, first block first (its
+            horizontal convolution is mask "A", the others "B").
+        image_shape: `(H, W, C)`.
+        site: `(i, j, c)` of the output (read through mask-B 1×1 layers).
+
+    Returns:
+        Boolean `(H, W, C)` of input sub-pixels that reach the site.
+    """
+    height, width, channels = image_shape
+    i, j, c = site
+    h_set = np.zeros(image_shape, bool)
+    h_set[i, j, : c + 1] = True  # output 1×1 mask-B layers
+    v_set = np.zeros(image_shape, bool)
+    for k in reversed(range(len(kernel_sizes))):
+        first = k == 0
+        pad = kernel_sizes[k] // 2
+        # h' = [h +] O_B * gate(h_pre): h_pre at groups <= g.
+        h_pre = np.zeros(image_shape, bool)
+        for y, x, g in np.argwhere(h_set):
+            h_pre[y, x, : g + 1] = True
+        h_prev = h_set.copy() if not first else np.zeros(image_shape, bool)
+        v_pre = np.zeros(image_shape, bool)
+        v_pre[np.any(v_set, axis=-1)] = True  # v' = gate(v_pre), all groups
+        for y, x, g in np.argwhere(h_pre):
+            h_prev[y, max(x - pad, 0) : x, :] = True  # left of the centre
+            centre = g if first else g + 1  # mask A: g_in < g; B: <=
+            h_prev[y, x, :centre] = True
+            if y > 0:  # the link reads v_pre one row up
+                v_pre[y - 1, x, :] = True
+        v_prev = np.zeros(image_shape, bool)
+        for y, x in np.argwhere(np.any(v_pre, axis=-1)):
+            v_prev[
+                max(y - pad, 0) : y + 1, max(x - pad, 0) : x + pad + 1, :
+            ] = True
+        h_set, v_set = h_prev, v_prev
+    return h_set | v_set

@@ -93,7 +93,7 @@ def test_trains_and_runs_in_mixed_precision():
         (
             dict(mask_type="C"),
             r"Invalid value for argument `mask_type`\. Expected one of "
-            r"\"A\", \"B\"\. Received: mask_type='C'",
+            r"\"A\", \"B\", \"V\"\. Received: mask_type='C'",
         ),
         (
             dict(data_format="channels_first"),

@@ -52,6 +52,9 @@ class TestPixelCNNBackbone:
         assert blind[:, :, 0].any()
         assert blind[6, 6, 0]  # one row up, three columns right
 
+    def test_step_interface_matches_the_forward_pass(self):
+        testing.assert_step_matches_call(self.make_backbone())
+
     def test_serialization(self):
         testing.run_serialization_test(self.make_backbone())
 

@@ -54,7 +54,7 @@ def test_no_future_positions(mask_type, colors):
         (
             dict(kernel_size=3, mask_type="C"),
             r"Invalid value for argument `mask_type`\. Expected one of "
-            r"\"A\", \"B\"\. Received: mask_type='C'",
+            r"\"A\", \"B\", \"V\"\. Received: mask_type='C'",
         ),
     ],
 )

@@ -5,16 +5,26 @@ from kerpix import models
 from kerpix import sampling
 from kerpix import testing
 
-
-def make_model(shape, levels, num_layers=2):
-    return models.PixelCNN(
+FAMILIES = {
+    "pixel_cnn": lambda shape, levels: models.PixelCNN(
+        shape, num_levels=levels, filters=4 * shape[-1], num_layers=2
+    ),
+    "gated_pixel_cnn": lambda shape, levels: models.GatedPixelCNN(
         shape,
         num_levels=levels,
         filters=4 * shape[-1],
-        num_layers=num_layers,
-    )
+        num_layers=3,
+        kernel_size=3,
+        first_kernel_size=5,
+    ),
+}
 
 
+def make_model(shape, levels, family="pixel_cnn"):
+    return FAMILIES[family](shape, levels)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize(
     "shape, levels, temperature",
     [
@@ -25,8 +35,10 @@ def make_model(shape, levels, num_layers=2):
         ((5, 5, 3), 16, 0.0),
     ],
 )
-def test_cached_equals_naive_on_the_same_noise(shape, levels, temperature):
-    model = make_model(shape, levels)
+def test_cached_equals_naive_on_the_same_noise(
+    family, shape, levels, temperature
+):
+    model = make_model(shape, levels, family)
     noise = np.random.default_rng(1).random(
         (3, shape[0] * shape[1], model.noise_dims), "float32"
     )

@@ -1,0 +1,55 @@
+from kerpix.heads.get_head import get_head
+from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
+    GatedPixelCNNBackbone,
+)
+
+
+def GatedPixelCNN(
+    image_shape,
+    num_levels=256,
+    filters=64,
+    num_layers=7,
+    kernel_size=5,
+    first_kernel_size=7,
+    output_filters=None,
+    head="auto",
+    name="gated_pixel_cnn",
+):
+    """Gated PixelCNN density model (van den Oord et al. 2016), unconditional.
+
+    Builds `ImageDensityModel(GatedPixelCNNBackbone(...), head)`; see the
+    backbone for the architecture.
+
+    Args:
+        image_shape: tuple `(H, W, C)`.
+        num_levels: int. Values per sub-pixel. Defaults to `256`.
+        filters: int. Channels of each stack. Defaults to `64`.
+        num_layers: int. Gated blocks. Defaults to `7`.
+        kernel_size: int. Kernel of the later blocks. Defaults to `5`.
+        first_kernel_size: int. Kernel of the first block. Defaults to `7`.
+        output_filters: int. Width of the output 1×1 layer.
+        head: `"auto"`, `"categorical"`, `"bernoulli"` or a head instance.
+        name: str. Model name.
+
+    Returns:
+        A `kerpix.models.ImageDensityModel`.
+
+    Example:
+
+    >>> model = kerpix.models.GatedPixelCNN((8, 8, 1), num_levels=2,
+    ...                                     filters=4, num_layers=2)
+    >>> model.sample(2, seed=0, verbose=0).shape
+    (2, 8, 8, 1)
+    """
+    backbone = GatedPixelCNNBackbone(
+        image_shape,
+        filters=filters,
+        num_layers=num_layers,
+        kernel_size=kernel_size,
+        first_kernel_size=first_kernel_size,
+        output_filters=output_filters,
+        name=f"{name}_backbone",
+    )
+    head = get_head(head, backbone.image_shape[-1], num_levels)
+    return ImageDensityModel(backbone, head, name=name)

@@ -1,0 +1,223 @@
+import keras
+from keras import ops
+
+from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
+from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.models.backbone import Backbone
+from kerpix.models.backbone import validate_image_shape
+from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import update_pixel
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class GatedPixelCNNBackbone(Backbone):
+    """Gated PixelCNN (van den Oord et al. 2016, "Conditional Image
+    Generation with PixelCNN Decoders"), unconditional.
+
+    A first `GatedPixelCNNBlock` with a `first_kernel_size` kernel reads
+    the image (horizontal mask "A"), `num_layers - 1` blocks with
+    `kernel_size` follow, then ReLU, a 1×1 mask-B convolution to
+    `output_filters` and ReLU; the head adds the last 1×1 layer. The
+    vertical stack feeds the horizontal one one row down, so the receptive
+    field is every pixel above and to the left within reach: no blind spot.
+
+    Args:
+        image_shape: tuple `(H, W, C)`.
+        filters: int. Channels of each stack. Defaults to `64`.
+        num_layers: int. Gated blocks. Defaults to `7`.
+        kernel_size: int. Odd kernel of the later blocks. Defaults to `5`.
+        first_kernel_size: int. Odd kernel of the first block. Defaults
+            to `7`.
+        output_filters: int. Width of the output 1×1 layer. Defaults to
+            `filters`.
+
+    Example:
+
+    >>> backbone = kerpix.models.GatedPixelCNNBackbone(
+    ...     (8, 8, 3), filters=6, num_layers=2)
+    >>> tuple(backbone(np.zeros((2, 8, 8, 3))).shape)
+    (2, 8, 8, 6)
+
+    References:
+        - [van den Oord et al., 2016](https://arxiv.org/abs/1606.05328)
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        filters=64,
+        num_layers=7,
+        kernel_size=5,
+        first_kernel_size=7,
+        output_filters=None,
+        **kwargs,
+    ):
+        image_shape = validate_image_shape(image_shape)
+        validate_positive_int("filters", filters)
+        validate_positive_int("num_layers", num_layers)
+        output_filters = output_filters or filters
+        validate_positive_int("output_filters", output_filters)
+        colors = image_shape[-1]
+        for name, value in (
+            ("filters", filters),
+            ("output_filters", output_filters),
+        ):
+            if value % colors:
+                raise ValueError(
+                    f"Invalid value for argument `{name}`. With {colors} "
+                    f"colour channels it must be a multiple of {colors} so "
+                    "each colour gets the same number of features. "
+                    f"Received: {name}={value}"
+                )
+
+        # === Layers ===
+        blocks = [
+            GatedPixelCNNBlock(
+                filters,
+                first_kernel_size if i == 0 else kernel_size,
+                first=i == 0,
+                num_color_channels=colors,
+                name=f"gated_block_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        output = MaskedConv2D(
+            output_filters,
+            1,
+            mask_type="B",
+            num_color_channels=colors,
+            name="output_conv",
+        )
+
+        # === Functional Model ===
+        inputs = keras.Input(shape=image_shape, name="images")
+        v, h = inputs, inputs
+        for block in blocks:
+            v, h = block((v, h))
+        x = output(keras.activations.relu(h))
+        outputs = keras.activations.relu(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.blocks = blocks
+        self.output_conv = output
+
+        # === Config ===
+        self.image_shape = image_shape
+        self.filters = filters
+        self.num_layers = num_layers
+        self.kernel_size = kernel_size
+        self.first_kernel_size = first_kernel_size
+        self.output_filters = output_filters
+
+    # === Step interface (see `Backbone`) ===
+    # State: the padded image, then per block the padded vertical input
+    # (blocks >= 1), the current row of its horizontal input, and the
+    # vertical pre-activation of the row above (for the v→h link).
+
+    def initial_state(self, batch_size):
+        height, width, channels = self.image_shape
+        dtype = self.compute_dtype
+        state = []
+        for k, block in enumerate(self.blocks):
+            ph, pw = block.vertical.padding_size
+            if k > 0:
+                state.append(
+                    ops.zeros(
+                        (
+                            batch_size,
+                            height + 2 * ph,
+                            width + 2 * pw,
+                            self.filters,
+                        ),
+                        dtype,
+                    )
+                )
+            else:
+                state.append(
+                    ops.zeros(
+                        (batch_size, height + 2 * ph, width + 2 * pw, channels),
+                        dtype,
+                    )
+                )
+            hw = block.horizontal.padding_size[1]
+            h_channels = channels if k == 0 else self.filters
+            state.append(
+                ops.zeros((batch_size, 1, width + 2 * hw, h_channels), dtype)
+            )
+            state.append(
+                ops.zeros((batch_size, width, 2 * self.filters), dtype)
+            )
+        return tuple(state)
+
+    def step(self, state, pixel, i, j):
+        state = list(state)
+        # A new row: the vertical stacks of the (complete) row above.
+        state = ops.cond(
+            ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
+            lambda: tuple(self._vertical_rows(list(state), i - 1)),
+            lambda: tuple(state),
+        )
+        state = list(state)
+        h = ops.cast(pixel, self.compute_dtype)
+        for k, block in enumerate(self.blocks):
+            link_in = state[3 * k + 2][:, j]
+            h, state[3 * k + 1] = block.horizontal_step(
+                state[3 * k + 1], h, link_in, j
+            )
+        x = self.output_conv.call_pointwise(keras.activations.relu(h))
+        return keras.activations.relu(x), tuple(state)
+
+    def commit(self, state, pixel, i, j):
+        # Only the image itself needs the completed pixel: in the padded
+        # image (vertical stack) and in the first block's row cache
+        # (horizontal stack). Hidden features at (i, j) never see the
+        # sub-pixel of their own colour group, so the last pass made them
+        # final.
+        first = self.blocks[0]
+        ph, pw = first.vertical.padding_size
+        state = list(state)
+        state[0] = update_pixel(state[0], i + ph, j + pw, pixel)
+        hw = first.horizontal.padding_size[1]
+        state[1] = update_pixel(state[1], 0, j + hw, pixel)
+        return tuple(state)
+
+    def _vertical_rows(self, state, r):
+        for k, block in enumerate(self.blocks):
+            v_pre, v_out = block.vertical_row(state[3 * k], r)
+            state[3 * k + 2] = v_pre
+            if k + 1 < len(self.blocks):
+                ph, pw = self.blocks[k + 1].vertical.padding_size
+                batch = ops.shape(v_out)[0]
+                rows = ops.arange(batch, dtype="int32")
+                state[3 * (k + 1)] = _update_row(
+                    state[3 * (k + 1)], r + ph, pw, v_out, rows
+                )
+        return state
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "image_shape": self.image_shape,
+                "filters": self.filters,
+                "num_layers": self.num_layers,
+                "kernel_size": self.kernel_size,
+                "first_kernel_size": self.first_kernel_size,
+                "output_filters": self.output_filters,
+            }
+        )
+        return config
+
+
+def _update_row(maps, r, offset, values, rows):
+    """`maps` with row `r`, columns `offset .. offset+W-1`, set to `values`
+    `(N, W, C)`; a scatter, so it converts to ONNX."""
+    batch = ops.shape(values)[0]
+    width = values.shape[1]
+    cols = ops.arange(width, dtype="int32") + offset
+    n = ops.repeat(rows, width)
+    rr = ops.full((batch * width,), ops.cast(r, "int32"), "int32")
+    cc = ops.tile(cols, (batch,))
+    indices = ops.stack([n, rr, cc], axis=1)
+    return ops.scatter_update(
+        maps, indices, ops.reshape(values, (batch * width, values.shape[-1]))
+    )

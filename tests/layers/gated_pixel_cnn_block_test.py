@@ -1,0 +1,80 @@
+import keras
+import numpy as np
+import pytest
+
+from kerpix import testing
+from kerpix.layers import GatedPixelCNNBlock
+
+
+@pytest.mark.parametrize("colors", [1, 3])
+def test_first_block_horizontal_output_is_causal(colors):
+    block = GatedPixelCNNBlock(
+        8 * colors, 3, first=True, num_color_channels=colors
+    )
+    shape = (5, 5, colors)
+    for site in [(3, 2, 0), (3, 2, colors - 1), (0, 0, 0)]:
+        expected = testing.gated_receptive_field([3], shape, site)
+        # The block alone (no output 1×1 layer): group c of h' reads h_pre
+        # of groups <= c through its own mask-B 1×1, as the reference
+        # assumes.
+        testing.assert_causal(
+            lambda x: block((x, x))[1], shape, site, expected=expected
+        )
+
+
+def test_vertical_stack_reaches_the_horizontal_only_one_row_down():
+    block = GatedPixelCNNBlock(4, 3, first=True)
+    shape = (5, 5, 1)
+    # The vertical output itself sees its own row, right of the centre too.
+    seen = testing.site_gradient(lambda x: block((x, x))[0], shape, (2, 2, 0))
+    assert seen[2, 3, 0] and not seen[3].any()
+
+
+def test_step_matches_the_full_block():
+    block = GatedPixelCNNBlock(6, 3, num_color_channels=3)
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(2, 4, 5, 6)).astype("float32")
+    h = rng.normal(size=(2, 4, 5, 6)).astype("float32")
+    v_full, h_full = (keras.ops.convert_to_numpy(t) for t in block((v, h)))
+    ph, pw = block.vertical.padding_size
+    v_cache = np.pad(v, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    hw = block.horizontal.padding_size[1]
+    for i in range(4):
+        v_pre_above = (
+            np.zeros((2, 5, 12), "float32")
+            if i == 0
+            else keras.ops.convert_to_numpy(
+                block.vertical_row(v_cache, i - 1)[0]
+            )
+        )
+        _, v_row = block.vertical_row(v_cache, i)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(v_row), v_full[:, i], atol=1e-5
+        )
+        h_row = np.zeros((2, 1, 5 + 2 * hw, 6), "float32")
+        for j in range(5):
+            out, h_row = block.horizontal_step(
+                h_row, h[:, i, j], v_pre_above[:, j], j
+            )
+            np.testing.assert_allclose(
+                keras.ops.convert_to_numpy(out), h_full[:, i, j], atol=1e-5
+            )
+
+
+def test_serialization_and_bad_arguments():
+    testing.run_serialization_test(
+        GatedPixelCNNBlock(6, 5, first=True, num_color_channels=3)
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `filters`\. Expected a positive "
+        r"multiple of num_color_channels=3\. Received: filters=4",
+    ):
+        GatedPixelCNNBlock(4, num_color_channels=3)
+    with pytest.raises(
+        ValueError,
+        match=r"A GatedPixelCNNBlock with filters=4 and first=False needs "
+        r"4-channel inputs\. Received: input_shape=\(1, 3, 3, 2\)",
+    ):
+        x = np.zeros((1, 3, 3, 2))
+        GatedPixelCNNBlock(4)((x, x))
