@@ -15,7 +15,7 @@ MARKERS = {
     "results": ("<!-- results:start -->", "<!-- results:end -->"),
     "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
 }
-NAMES = {"pixelcnn": "PixelCNN"}
+NAMES = {"pixelcnn": "PixelCNN", "gated_pixelcnn": "Gated PixelCNN"}
 
 
 def table():

@@ -30,6 +30,12 @@ from kerpix import sampling  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAMILIES = {
+    "gated_pixel_cnn": lambda shape, args: models.GatedPixelCNN(
+        shape,
+        num_levels=256,
+        filters=args.filters,
+        num_layers=args.num_layers,
+    ),
     "pixel_cnn": lambda shape, args: models.PixelCNN(
         shape,
         num_levels=256,

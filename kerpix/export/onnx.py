@@ -75,19 +75,10 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         ),
         "float32",
     )
-    state = [np.asarray(s) for s in model.initial_state(num_samples)]
-    canvas = np.zeros((num_samples,) + model.image_shape, "int32")
-    names = [sig.NEXT_CANVAS] + [
-        sig.next_state_name(k) for k in range(len(state))
-    ]
-    for position in range(noise.shape[1]):
-        feed = {
-            sig.CANVAS: canvas,
-            sig.POSITION: np.array(position, "int64"),
-            sig.NOISE: noise[:, position],
-        }
-        feed.update({sig.state_name(k): s for k, s in enumerate(state)})
-        canvas, *state = step.run(names, feed)
+    names = [o.name for o in step.get_outputs()]
+    canvas = sig.drive_sample_steps(
+        model, noise, lambda feed: dict(zip(names, step.run(names, feed)))
+    )
     expected = model.sample(noise=noise, verbose=0)
     assert_same_images(expected, canvas, f"{path} sample_step.onnx")
     return diff

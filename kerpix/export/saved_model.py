@@ -3,7 +3,6 @@
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kerpix.export import signatures as sig
@@ -87,18 +86,16 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
     noise = tf_functions.sample_noise(model, num_samples, seed)
     expected = model.sample(noise=noise, verbose=0)
     step = loaded.signatures["sample_step"]
-    state = [s.numpy() for s in model.initial_state(num_samples)]
-    canvas = np.zeros((num_samples,) + model.image_shape, "int32")
-    for position in range(noise.shape[1]):
-        inputs = {
-            sig.CANVAS: canvas,
-            sig.POSITION: np.array(position, "int64"),
-            sig.NOISE: noise[:, position],
-        }
-        inputs.update({sig.state_name(k): s for k, s in enumerate(state)})
-        out = step(**{k: tf.constant(v) for k, v in inputs.items()})
-        canvas = out[sig.NEXT_CANVAS].numpy()
-        state = [out[sig.next_state_name(k)].numpy() for k in range(len(state))]
+    canvas = sig.drive_sample_steps(
+        model,
+        noise,
+        lambda feed: {
+            k: v.numpy()
+            for k, v in step(
+                **{k: tf.constant(v) for k, v in feed.items()}
+            ).items()
+        },
+    )
     assert_same_images(expected, canvas, f"{path} sample_step")
     sampled = loaded.signatures["sample"](
         num_samples=tf.constant(num_samples), seed=tf.constant(seed)

@@ -137,3 +137,36 @@ def sample_step_outputs(model, canvas, position, noise, states):
     for k, state in enumerate(states):
         outputs[next_state_name(k)] = state
     return outputs
+
+
+def drive_sample_steps(model, noise, run_step):
+    """Sample by the contract: zero canvas and states, one call per position.
+
+    Args:
+        model: the Keras model (for the state shapes).
+        noise: uniforms `(N, H*W, noise_dims)`.
+        run_step: maps a feed `{input name: NumPy array}` to
+            `{output name: array}` (a SavedModel signature, an ONNX
+            session, a REST client).
+
+    Returns:
+        The final canvas, int32 `(N, H, W, C)`.
+    """
+    import numpy as np
+
+    batch = noise.shape[0]
+    states = [np.asarray(s) for s in model.initial_state(batch)]
+    canvas = np.zeros((batch,) + model.image_shape, IMAGE_DTYPE)
+    for position in range(noise.shape[1]):
+        feed = {
+            CANVAS: canvas,
+            POSITION: np.array(position, "int64"),
+            NOISE: np.asarray(noise[:, position], "float32"),
+        }
+        feed.update({state_name(k): s for k, s in enumerate(states)})
+        out = run_step(feed)
+        canvas = np.asarray(out[NEXT_CANVAS])
+        states = [
+            np.asarray(out[next_state_name(k)]) for k in range(len(states))
+        ]
+    return canvas

@@ -78,3 +78,14 @@ def validate_positive_int(name, value):
             f"integer. Received: {name}={value!r}"
         )
     return value
+
+
+def validate_color_multiple(name, value, colors):
+    """`value` must split evenly into `colors` colour groups."""
+    if value % colors:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. With {colors} colour "
+            f"channels it must be a multiple of {colors} so each colour gets "
+            f"the same number of features. Received: {name}={value}"
+        )
+    return value

@@ -8,7 +8,13 @@ import pytest
 pytest.importorskip("jax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-CORE_TESTS = ["tests/ops", "tests/layers", "tests/heads", "tests/models"]
+CORE_TESTS = [
+    "tests/ops",
+    "tests/layers",
+    "tests/heads",
+    "tests/models",
+    "tests/sampling",
+]
 
 
 @pytest.mark.skipif(

@@ -4,6 +4,7 @@ from keras import ops
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.models.backbone import Backbone
+from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import update_pixel
@@ -58,17 +59,8 @@ class GatedPixelCNNBackbone(Backbone):
         output_filters = output_filters or filters
         validate_positive_int("output_filters", output_filters)
         colors = image_shape[-1]
-        for name, value in (
-            ("filters", filters),
-            ("output_filters", output_filters),
-        ):
-            if value % colors:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. With {colors} "
-                    f"colour channels it must be a multiple of {colors} so "
-                    "each colour gets the same number of features. "
-                    f"Received: {name}={value}"
-                )
+        validate_color_multiple("filters", filters, colors)
+        validate_color_multiple("output_filters", output_filters, colors)
 
         # === Layers ===
         blocks = [
