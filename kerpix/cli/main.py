@@ -40,6 +40,13 @@ def build_parser():
     sample.add_argument("--num-samples", type=int, default=None)
     sample.add_argument("--seed", type=int, default=None)
     sample.add_argument("--temperature", type=float, default=None)
+    sample.add_argument(
+        "--method",
+        default="cached",
+        choices=["cached", "naive"],
+        help="cached: one sampling step per pixel (default); naive: re-run "
+        "the whole network per sub-pixel (reference)",
+    )
 
     export = commands.add_parser("export", help="SavedModel or ONNX")
     export.add_argument("--workdir", required=True)
@@ -100,6 +107,7 @@ def run_sample(args):
         args.num_samples,
         args.seed,
         args.temperature,
+        method=args.method,
         verbose=args.verbose,
     )
     print(f"Samples written to {path}")

@@ -102,7 +102,12 @@ def evaluate(workdir, split="test", verbose="auto"):
 
 
 def sample(
-    workdir, num_samples=None, seed=None, temperature=None, verbose="auto"
+    workdir,
+    num_samples=None,
+    seed=None,
+    temperature=None,
+    method="cached",
+    verbose="auto",
 ):
     """Sample from the run's model; write `samples.png` and `samples.npy`."""
     config = load_config(workdir)
@@ -112,6 +117,7 @@ def sample(
         num_samples or s.num_samples,
         seed=s.seed if seed is None else seed,
         temperature=s.temperature if temperature is None else temperature,
+        method=method,
         verbose=verbose,
     )
     np.save(os.path.join(workdir, "samples.npy"), images)

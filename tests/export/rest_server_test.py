@@ -175,3 +175,36 @@ def test_bad_base_path(tmp_path):
 
     with pytest.raises(ValueError, match=r"has no VERSION/saved_model\.pb"):
         make_server("pix", str(tmp_path), port=0)
+
+
+def test_serve_script_runs_the_documented_command(model, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from kerpix.export import export_saved_model
+
+    export_saved_model(model, str(tmp_path), name="kerpix", version=1)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            os.path.join(root, "export", "serve.py"),
+            "--model_name=kerpix",
+            f"--model_base_path={tmp_path}/kerpix",
+            "--port=0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()  # printed once the model is loaded
+        assert line.startswith("Serving kerpix at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].strip()
+        status, body = call(url)
+        assert status == 200
+        assert body["model_version_status"][0]["version"] == "1"
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
