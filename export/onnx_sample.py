@@ -40,8 +40,12 @@ def load(folder):
     return signature, sessions
 
 
-def sample(signature, session, noise):
-    """Images `(N, H, W, C)` int32 from uniform noise `(N, H*W, D)`."""
+def sample(signature, session, noise, conditional_input=None):
+    """Images `(N, H, W, C)` int32 from uniform noise `(N, H*W, D)`.
+
+    Conditional models (`signature["conditional"]`) need one label or
+    vector per image, fed to every step.
+    """
     endpoint = signature["endpoints"]["sample_step"]
     batch = noise.shape[0]
     inputs = {spec["name"]: spec for spec in endpoint["inputs"]}
@@ -52,11 +56,23 @@ def sample(signature, session, noise):
         if name.startswith("state_")
     }
     outputs = [spec["name"] for spec in endpoint["outputs"]]
+    extra = {}
+    if signature["conditional"]:
+        if conditional_input is None:
+            raise ValueError(
+                "This model is conditional: pass --conditional-input "
+                "(a .npy of one label or vector per sample)."
+            )
+        spec = inputs["conditional_input"]
+        extra["conditional_input"] = np.asarray(
+            conditional_input, spec["dtype"]
+        )
     for position in range(signature["num_positions"]):
         feed = {
             "canvas": canvas,
             "position": np.array(position, "int64"),
             "noise": noise[:, position].astype("float32"),
+            **extra,
             **states,
         }
         results = dict(zip(outputs, session.run(outputs, feed)))
@@ -65,11 +81,15 @@ def sample(signature, session, noise):
     return canvas
 
 
-def score(session, images):
+def score(session, images, conditional_input=None):
     """`(log_prob nats, bits_per_dim)` of integer images `(N, H, W, C)`."""
-    log_prob, bits = session.run(
-        ["log_prob", "bits_per_dim"], {"images": images.astype("int32")}
-    )
+    feed = {"images": images.astype("int32")}
+    if conditional_input is not None:
+        dtype = session.get_inputs()[1].type
+        feed["conditional_input"] = np.asarray(
+            conditional_input, "int32" if "int" in dtype else "float32"
+        )
+    log_prob, bits = session.run(["log_prob", "bits_per_dim"], feed)
     return log_prob, bits
 
 
@@ -127,11 +147,22 @@ def main(argv=None):
     parser.add_argument("--output", help="PNG grid of the samples")
     parser.add_argument("--output-npy", help=".npy of the integer samples")
     parser.add_argument("--score", help=".npy integer images to score")
+    parser.add_argument(
+        "--conditional-input",
+        help=".npy of class labels (N,) or vectors (N, D), one per image "
+        "(conditional models); sets the number of samples",
+    )
     args = parser.parse_args(argv)
 
     signature, sessions = load(args.folder)
+    condition = None
+    if args.conditional_input:
+        condition = np.load(args.conditional_input)
+        args.num_samples = len(condition)
     if args.score:
-        log_prob, bits = score(sessions["log_prob"], np.load(args.score))
+        log_prob, bits = score(
+            sessions["log_prob"], np.load(args.score), condition
+        )
         for lp, b in zip(log_prob, bits):
             print(f"log_prob {lp:.4f} nats, {b:.4f} bits/dim")
         return 0
@@ -147,7 +178,7 @@ def main(argv=None):
             ),
             "float32",
         )
-    images = sample(signature, sessions["sample_step"], noise)
+    images = sample(signature, sessions["sample_step"], noise, condition)
     if args.output_npy:
         np.save(args.output_npy, images)
     if args.output:

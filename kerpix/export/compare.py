@@ -31,3 +31,16 @@ def assert_same_images(expected, got, what):
             f"{what}: samples from the same noise differ from Keras in "
             f"{differ} of {expected.size} sub-pixels."
         )
+
+
+def example_conditions(model, count, seed=0):
+    """Conditioning for `count` checks: labels cycling through the classes,
+    random vectors, or `None` for an unconditional model."""
+    if model.num_classes:
+        return (np.arange(count) % model.num_classes).astype("int32")
+    if model.conditional_dims:
+        rng = np.random.default_rng(seed)
+        return rng.normal(size=(count, model.conditional_dims)).astype(
+            "float32"
+        )
+    return None

@@ -9,6 +9,7 @@ from kerpix.export import signatures as sig
 from kerpix.export import tf_functions
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
+from kerpix.export.compare import example_conditions
 
 OPSET = 17
 
@@ -32,7 +33,7 @@ def export_onnx(model, path):
         (
             "log_prob",
             tf_functions.log_prob_function(model),
-            [tf_functions.image_spec(model, sig.IMAGES)],
+            tf_functions.log_prob_specs(model),
         ),
         (
             "sample_step",
@@ -62,10 +63,14 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         The largest relative log_prob difference.
     """
     log_prob = _session(path, "log_prob.onnx")
-    (got,) = log_prob.run(
-        [sig.LOG_PROB], {sig.IMAGES: np.asarray(images, "int32")}
+    condition = example_conditions(model, len(images))
+    feed = {sig.IMAGES: np.asarray(images, "int32")}
+    if condition is not None:
+        feed[sig.CONDITIONAL_INPUT] = condition
+    (got,) = log_prob.run([sig.LOG_PROB], feed)
+    diff = assert_close_log_prob(
+        model.log_prob(images, conditional_input=condition), got, rtol, path
     )
-    diff = assert_close_log_prob(model.log_prob(images), got, rtol, path)
     step = _session(path, "sample_step.onnx")
     noise = np.random.default_rng(seed).random(
         (
@@ -76,10 +81,14 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         "float32",
     )
     names = [o.name for o in step.get_outputs()]
+    condition = example_conditions(model, num_samples)
     canvas = sig.drive_sample_steps(
-        model, noise, lambda feed: dict(zip(names, step.run(names, feed)))
+        model,
+        noise,
+        lambda feed: dict(zip(names, step.run(names, feed))),
+        condition,
     )
-    expected = model.sample(noise=noise, verbose=0)
+    expected = model.sample(noise=noise, conditional_input=condition, verbose=0)
     assert_same_images(expected, canvas, f"{path} sample_step.onnx")
     return diff
 

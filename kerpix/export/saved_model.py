@@ -9,6 +9,7 @@ from kerpix.export import signatures as sig
 from kerpix.export import tf_functions
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
+from kerpix.export.compare import example_conditions
 
 
 def export_saved_model(model, base_path, name="kerpix", version=1):
@@ -77,14 +78,20 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         The largest relative log_prob difference.
     """
     loaded = load_saved_model(path)
-    got = loaded.signatures["serving_default"](
-        **{sig.IMAGES: tf.constant(images, tf.int32)}
-    )
+    condition = example_conditions(model, len(images))
+    feed = {sig.IMAGES: tf.constant(images, tf.int32)}
+    if condition is not None:
+        feed[sig.CONDITIONAL_INPUT] = tf.constant(condition)
+    got = loaded.signatures["serving_default"](**feed)
     diff = assert_close_log_prob(
-        model.log_prob(images), got[sig.LOG_PROB].numpy(), rtol, path
+        model.log_prob(images, conditional_input=condition),
+        got[sig.LOG_PROB].numpy(),
+        rtol,
+        path,
     )
     noise = tf_functions.sample_noise(model, num_samples, seed)
-    expected = model.sample(noise=noise, verbose=0)
+    condition = example_conditions(model, num_samples)
+    expected = model.sample(noise=noise, conditional_input=condition, verbose=0)
     step = loaded.signatures["sample_step"]
     canvas = sig.drive_sample_steps(
         model,
@@ -95,10 +102,13 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
                 **{k: tf.constant(v) for k, v in feed.items()}
             ).items()
         },
+        condition,
     )
     assert_same_images(expected, canvas, f"{path} sample_step")
-    sampled = loaded.signatures["sample"](
-        num_samples=tf.constant(num_samples), seed=tf.constant(seed)
-    )[sig.IMAGES].numpy()
-    assert_same_images(expected, sampled, f"{path} sample")
+    if condition is None:
+        inputs = {"num_samples": tf.constant(num_samples)}
+    else:
+        inputs = {sig.CONDITIONAL_INPUT: tf.constant(condition)}
+    sampled = loaded.signatures["sample"](seed=tf.constant(seed), **inputs)
+    assert_same_images(expected, sampled[sig.IMAGES].numpy(), f"{path} sample")
     return diff

@@ -16,6 +16,7 @@ CANVAS = "canvas"
 POSITION = "position"
 NOISE = "noise"
 NEXT_CANVAS = "next_canvas"
+CONDITIONAL_INPUT = "conditional_input"
 # The image dtype of every endpoint: int32 holds any num_levels and is
 # what TF Serving's JSON integers decode to.
 IMAGE_DTYPE = "int32"
@@ -59,12 +60,35 @@ def signature(model):
         dict(s, name=next_state_name(k)) for k, s in enumerate(state_inputs)
     ]
     levels = [0, model.num_levels - 1]
+    conditional = []
+    if model.num_classes:
+        conditional = [
+            tensor(
+                CONDITIONAL_INPUT,
+                "int32",
+                ["batch"],
+                range=[0, model.num_classes - 1],
+                doc="class label of each image",
+            )
+        ]
+    elif model.conditional_dims:
+        conditional = [
+            tensor(
+                CONDITIONAL_INPUT,
+                "float32",
+                ["batch", model.conditional_dims],
+                doc="conditioning vector of each image",
+            )
+        ]
+    sample_inputs = [tensor(SEED, "int32", [])] + conditional
+    if not conditional:
+        sample_inputs.insert(0, tensor(NUM_SAMPLES, "int32", []))
     return {
         "format_version": 1,
         "kerpix_version": __version__,
         "image_shape": [height, width, channels],
         "num_levels": model.num_levels,
-        "conditional": False,
+        "conditional": bool(conditional),
         "noise_dims": model.noise_dims,
         "num_positions": height * width,
         "initial_state": "every state tensor starts as zeros of its shape",
@@ -72,7 +96,10 @@ def signature(model):
             "log_prob": {
                 "file": "log_prob.onnx",
                 "saved_model_signature": "serving_default",
-                "inputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
+                "inputs": [
+                    tensor(IMAGES, IMAGE_DTYPE, image, range=levels),
+                    *conditional,
+                ],
                 "outputs": [
                     tensor(
                         LOG_PROB, "float32", ["batch"], units="nats per image"
@@ -99,6 +126,7 @@ def signature(model):
                     tensor(CANVAS, IMAGE_DTYPE, image, range=levels),
                     tensor(POSITION, "int64", []),
                     tensor(NOISE, "float32", ["batch", model.noise_dims]),
+                    *conditional,
                     *state_inputs,
                 ],
                 "outputs": [
@@ -108,11 +136,11 @@ def signature(model):
             },
             "sample": {
                 "saved_model_signature": "sample",
-                "doc": "SavedModel only: the whole loop, noise from seed.",
-                "inputs": [
-                    tensor(NUM_SAMPLES, "int32", []),
-                    tensor(SEED, "int32", []),
-                ],
+                "doc": (
+                    "SavedModel only: the whole loop, noise from seed; a "
+                    "conditional model draws one image per conditional_input."
+                ),
+                "inputs": sample_inputs,
                 "outputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
             },
         },
@@ -130,16 +158,24 @@ def log_prob_outputs(model, images):
     }
 
 
-def sample_step_outputs(model, canvas, position, noise, states):
+def sample_step_outputs(
+    model, canvas, position, noise, states, conditional_input=None
+):
     """The `sample_step` endpoint's outputs."""
-    canvas, states = model.sample_step(canvas, tuple(states), position, noise)
+    canvas, states = model.sample_step(
+        canvas,
+        tuple(states),
+        position,
+        noise,
+        conditional_input=conditional_input,
+    )
     outputs = {NEXT_CANVAS: canvas}
     for k, state in enumerate(states):
         outputs[next_state_name(k)] = state
     return outputs
 
 
-def drive_sample_steps(model, noise, run_step):
+def drive_sample_steps(model, noise, run_step, conditional_input=None):
     """Sample by the contract: zero canvas and states, one call per position.
 
     Args:
@@ -148,6 +184,7 @@ def drive_sample_steps(model, noise, run_step):
         run_step: maps a feed `{input name: NumPy array}` to
             `{output name: array}` (a SavedModel signature, an ONNX
             session, a REST client).
+        conditional_input: labels or vectors of conditional models.
 
     Returns:
         The final canvas, int32 `(N, H, W, C)`.
@@ -163,6 +200,8 @@ def drive_sample_steps(model, noise, run_step):
             POSITION: np.array(position, "int64"),
             NOISE: np.asarray(noise[:, position], "float32"),
         }
+        if conditional_input is not None:
+            feed[CONDITIONAL_INPUT] = conditional_input
         feed.update({state_name(k): s for k, s in enumerate(states)})
         out = run_step(feed)
         canvas = np.asarray(out[NEXT_CANVAS])

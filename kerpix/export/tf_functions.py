@@ -9,11 +9,31 @@ def image_spec(model, name):
     return tf.TensorSpec((None,) + model.image_shape, sig.IMAGE_DTYPE, name)
 
 
+def conditional_specs(model):
+    """`[]`, or the `conditional_input` spec of a conditional model."""
+    if not model.conditional_dims:
+        return []
+    if model.num_classes:
+        return [tf.TensorSpec((None,), tf.int32, sig.CONDITIONAL_INPUT)]
+    return [
+        tf.TensorSpec(
+            (None, model.conditional_dims), tf.float32, sig.CONDITIONAL_INPUT
+        )
+    ]
+
+
+def log_prob_specs(model):
+    return [image_spec(model, sig.IMAGES)] + conditional_specs(model)
+
+
 def log_prob_function(model):
-    return tf.function(
-        lambda images: sig.log_prob_outputs(model, images),
-        input_signature=[image_spec(model, sig.IMAGES)],
-    )
+    def log_prob(images, *conditional):
+        inputs = images
+        if conditional:
+            inputs = {sig.IMAGES: images, sig.CONDITIONAL_INPUT: conditional[0]}
+        return sig.log_prob_outputs(model, inputs)
+
+    return tf.function(log_prob, input_signature=log_prob_specs(model))
 
 
 def sample_step_specs(model):
@@ -21,36 +41,48 @@ def sample_step_specs(model):
         image_spec(model, sig.CANVAS),
         tf.TensorSpec((), tf.int64, sig.POSITION),
         tf.TensorSpec((None, model.noise_dims), tf.float32, sig.NOISE),
-    ]
+    ] + conditional_specs(model)
     for k, (shape, dtype) in enumerate(sig.state_shapes(model)):
         specs.append(tf.TensorSpec((None,) + shape, dtype, sig.state_name(k)))
     return specs
 
 
 def sample_step_function(model):
-    def step(canvas, position, noise, *states):
-        return sig.sample_step_outputs(model, canvas, position, noise, states)
+    conditional = bool(model.conditional_dims)
+
+    def step(canvas, position, noise, *rest):
+        condition, states = (rest[0], rest[1:]) if conditional else (None, rest)
+        return sig.sample_step_outputs(
+            model, canvas, position, noise, states, condition
+        )
 
     return tf.function(step, input_signature=sample_step_specs(model))
 
 
 def sample_function(model):
+    """`sample(num_samples, seed)`; conditional models take
+    `sample(seed, conditional_input)`, one image per condition."""
     height, width, _ = model.image_shape
 
-    def sample(num_samples, seed):
+    def draw(num_samples, seed, condition=None):
         noise = tf.random.stateless_uniform(
             [num_samples, height * width, model.noise_dims],
             seed=tf.stack([seed, 0]),
             dtype=tf.float32,
         )
-        return {sig.IMAGES: sample_from_noise(model, noise)}
+        return {sig.IMAGES: sample_from_noise(model, noise, condition)}
 
+    seed = tf.TensorSpec((), tf.int32, sig.SEED)
+    if model.conditional_dims:
+        return tf.function(
+            lambda seed, condition: draw(
+                tf.shape(condition)[0], seed, condition
+            ),
+            input_signature=[seed] + conditional_specs(model),
+        )
     return tf.function(
-        sample,
-        input_signature=[
-            tf.TensorSpec((), tf.int32, sig.NUM_SAMPLES),
-            tf.TensorSpec((), tf.int32, sig.SEED),
-        ],
+        draw,
+        input_signature=[tf.TensorSpec((), tf.int32, sig.NUM_SAMPLES), seed],
     )
 
 
@@ -64,7 +96,7 @@ def sample_noise(model, num_samples, seed):
     ).numpy()
 
 
-def sample_from_noise(model, noise):
+def sample_from_noise(model, noise, conditional_input=None):
     """`model.sample(noise=...)` as one graph `while_loop` of steps."""
     num_samples = tf.shape(noise)[0]
     canvas = tf.zeros(
@@ -75,7 +107,11 @@ def sample_from_noise(model, noise):
 
     def body(position, canvas, state):
         canvas, state = model.sample_step(
-            canvas, state, position, noise[:, position]
+            canvas,
+            state,
+            position,
+            noise[:, position],
+            conditional_input=conditional_input,
         )
         return position + 1, canvas, tuple(state)
 

@@ -30,9 +30,15 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         kernel_size: int. Odd size `k`. Defaults to `5`.
         first: bool. The block that reads the image. Defaults to `False`.
         num_color_channels: int. Defaults to `1`.
+        conditional_dims: int or `None`. Size of a conditioning vector `c`
+            (e.g. a one-hot class): both stacks get the per-image bias
+            `V c` before the gate (the paper's location-independent
+            conditioning). Defaults to `None`.
 
     Call arguments:
-        inputs: tuple `(v, h)`, each `(N, H, W, channels)`.
+        inputs: tuple `(v, h)`, each `(N, H, W, channels)`, plus the
+            conditioning vectors `(N, conditional_dims)` as a third item
+            when `conditional_dims` is set.
 
     Output:
         Tuple `(v', h')`, each `(N, H, W, filters)`.
@@ -55,6 +61,7 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         kernel_size=5,
         first=False,
         num_color_channels=1,
+        conditional_dims=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -72,6 +79,7 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.first = first
         self.num_color_channels = num_color_channels
+        self.conditional_dims = conditional_dims
         colors = dict(
             num_color_channels=num_color_channels, dtype=self.dtype_policy
         )
@@ -92,9 +100,32 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         self.output_conv = MaskedConv2D(
             filters, 1, mask_type="B", name="output_conv", **colors
         )
+        if conditional_dims:
+            # V^T h of the paper: a per-image bias of each stack.
+            self.condition_v = keras.layers.Dense(
+                2 * filters,
+                use_bias=False,
+                name="condition_v",
+                dtype=self.dtype_policy,
+            )
+            self.condition_h = keras.layers.Dense(
+                2 * filters,
+                use_bias=False,
+                name="condition_h",
+                dtype=self.dtype_policy,
+            )
 
     def build(self, input_shape):
-        v_shape, h_shape = input_shape
+        v_shape, h_shape = input_shape[:2]
+        if self.conditional_dims:
+            if len(input_shape) != 3:
+                raise ValueError(
+                    "A GatedPixelCNNBlock with conditional_dims="
+                    f"{self.conditional_dims} is called on (v, h, "
+                    "conditional_input)."
+                )
+            self.condition_v.build((None, self.conditional_dims))
+            self.condition_h.build((None, self.conditional_dims))
         if not self.first and h_shape[-1] != self.filters:
             raise ValueError(
                 f"A GatedPixelCNNBlock with filters={self.filters} and "
@@ -108,9 +139,13 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         self.output_conv.build(tuple(h_shape[:-1]) + (self.filters,))
 
     def call(self, inputs):
-        v, h = inputs
+        v, h = inputs[:2]
         v_pre = self.vertical(v)
+        if self.conditional_dims:
+            v_pre = v_pre + self.condition_v(inputs[2])[:, None, None, :]
         h_pre = self.horizontal(h) + self.link(down_shift(v_pre))
+        if self.conditional_dims:
+            h_pre = h_pre + self.condition_h(inputs[2])[:, None, None, :]
         h_out = self.output_conv(self.gate(h_pre))
         if not self.first:
             h_out = h + h_out
@@ -131,16 +166,18 @@ class GatedPixelCNNBlock(keras.layers.Layer):
 
     # === Step-wise computation, for cached sampling ===
 
-    def vertical_row(self, v_cache, r):
+    def vertical_row(self, v_cache, r, conditional=None):
         """`(v_pre, v')` along row `r`, `(N, W, 2F)` and `(N, W, F)`.
 
         `v_cache` is the vertical input zero-padded by the vertical
         kernel's `padding_size`, complete up to row `r`.
         """
         v_pre = self.vertical.call_at_row(v_cache, r)
+        if self.conditional_dims:
+            v_pre = v_pre + self.condition_v(conditional)[:, None, :]
         return v_pre, self.gate(v_pre)
 
-    def horizontal_step(self, h_row, h_in, link_in, j):
+    def horizontal_step(self, h_row, h_in, link_in, j, conditional=None):
         """`(h', h_row)` at column `j` of the current row.
 
         `h_row` `(N, 1, W + 2*pad, C)` caches the horizontal input of the
@@ -151,6 +188,8 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         h_row = update_pixel(h_row, 0, j + pad, h_in)
         h_pre = self.horizontal.call_at_pixel(h_row, 0, j)
         h_pre = h_pre + self.link(link_in[:, None, None, :])[:, 0, 0]
+        if self.conditional_dims:
+            h_pre = h_pre + self.condition_h(conditional)
         h_out = self.output_conv.call_pointwise(self.gate(h_pre))
         if not self.first:
             h_out = h_in + h_out
@@ -164,6 +203,7 @@ class GatedPixelCNNBlock(keras.layers.Layer):
                 "kernel_size": self.kernel_size,
                 "first": self.first,
                 "num_color_channels": self.num_color_channels,
+                "conditional_dims": self.conditional_dims,
             }
         )
         return config

@@ -18,16 +18,22 @@ class Backbone(keras.Model):
 
     - `initial_state(batch_size)`: tuple of zero tensors (layer caches or
       recurrent states).
-    - `step(state, pixel, i, j)`: features `(N, F)` at pixel `(i, j)` given
-      the preprocessed pixel `(N, C)` there (sub-pixels not yet sampled may
-      hold anything: the features of colour group `c` must not depend on
-      them), and the updated state. Called once per colour pass.
+    - `step(state, pixel, i, j, conditional_input=None)`: features `(N, F)`
+      at pixel `(i, j)` given the preprocessed pixel `(N, C)` there
+      (sub-pixels not yet sampled may hold anything: the features of
+      colour group `c` must not depend on them) and, for conditional
+      models, the encoded conditioning vectors; returns the features and
+      the updated state. Called once per colour pass.
     - `commit(state, pixel, i, j)`: the state once the pixel is complete,
       ready for position `(i, j) + 1`.
 
     `ImageDensityModel.sample_step` drives these; a cached sampler must give
     the same images as the full-recompute one on the same noise.
     """
+
+    # Size of the conditioning vector the backbone takes as a second input
+    # ("conditional_input"), or None for an unconditional backbone.
+    conditional_dims = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,7 +44,7 @@ class Backbone(keras.Model):
             '(initial_state/step/commit); use method="naive" sampling.'
         )
 
-    def step(self, state, pixel, i, j):
+    def step(self, state, pixel, i, j, conditional_input=None):
         raise NotImplementedError(
             f"{type(self).__name__} does not implement the step interface."
         )

@@ -4,6 +4,10 @@ from keras import ops
 
 from kerpix.losses import NegativeLogLikelihood
 from kerpix.metrics import BitsPerDim
+from kerpix.models.inputs import CONDITIONAL_INPUT
+from kerpix.models.inputs import IMAGES
+from kerpix.models.inputs import split_inputs
+from kerpix.models.inputs import validate_conditional
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.models.preprocessor import validate_images
 from kerpix.ops.pixels import read_pixel
@@ -52,7 +56,9 @@ class ImageDensityModel(keras.Model):
     (2, 8, 8, 1)
     """
 
-    def __init__(self, backbone, head, preprocessor=None, **kwargs):
+    def __init__(
+        self, backbone, head, preprocessor=None, num_classes=None, **kwargs
+    ):
         super().__init__(**kwargs)
         image_shape = tuple(int(d) for d in backbone.image_shape)
         if head.num_channels != image_shape[-1]:
@@ -70,37 +76,74 @@ class ImageDensityModel(keras.Model):
                 f"must equal head.num_levels={head.num_levels}. Received: "
                 f"preprocessor.num_levels={preprocessor.num_levels}"
             )
+        conditional_dims = backbone.conditional_dims
+        if num_classes is not None and num_classes != conditional_dims:
+            raise ValueError(
+                "Invalid value for argument `num_classes`. Class labels are "
+                "one-hot encoded for the backbone, so it must equal "
+                f"backbone.conditional_dims={conditional_dims}. Received: "
+                f"num_classes={num_classes}"
+            )
         self.backbone = backbone
         self.head = head
         self.preprocessor = preprocessor
+        self.num_classes = num_classes
+        self.conditional_dims = conditional_dims
         self.image_shape = image_shape
         self.num_levels = head.num_levels
         self.negative_log_likelihood = NegativeLogLikelihood(
             head, reduction=None
         )
         self.bits_per_dim_tracker = BitsPerDim(image_shape)
-        self.build((None,) + image_shape)
+        input_shape = (None,) + image_shape
+        if conditional_dims:
+            # Recorded as the build shape, which Keras uses to trace the
+            # model (e.g. for SavedModel export): both inputs.
+            input_shape = {
+                IMAGES: input_shape,
+                CONDITIONAL_INPUT: (None,)
+                if num_classes
+                else (None, conditional_dims),
+            }
+        self.build(input_shape)
 
     def build(self, input_shape):
-        features_shape = self.backbone.compute_output_shape(
-            (None,) + self.image_shape
-        )
+        images_shape = (None,) + self.image_shape
+        if self.conditional_dims:
+            images_shape = [images_shape, (None, self.conditional_dims)]
+        features_shape = self.backbone.compute_output_shape(images_shape)
         if not self.head.built:  # a deserialized head comes built
             self.head.build(features_shape)
         self.built = True
 
-    def call(self, images, training=None):
+    def call(self, inputs, training=None):
+        images, conditional_input = split_inputs(inputs)
         x = self.preprocessor(images)
-        return self.compute_params(x, training=training)
+        return self.compute_params(x, conditional_input, training=training)
 
-    def compute_params(self, x, training=None):
+    def compute_params(self, x, conditional_input=None, training=None):
         """Head parameters from preprocessed images (floats)."""
-        return self.head(self.backbone(x, training=training))
+        if self.conditional_dims:
+            condition = self.encode_conditional(conditional_input)
+            features = self.backbone([x, condition], training=training)
+        else:
+            features = self.backbone(x, training=training)
+        return self.head(features)
 
-    def compute_log_prob(self, images, training=None):
-        """Graph-safe `(N,)` log-likelihoods in nats; no input checks."""
-        params = self(images, training=training)
-        return -self.negative_log_likelihood(images, params)
+    def encode_conditional(self, conditional_input):
+        """Backbone conditioning vectors: one-hot labels, or the vectors."""
+        if self.num_classes:
+            labels = ops.cast(ops.reshape(conditional_input, (-1,)), "int32")
+            return ops.one_hot(labels, self.num_classes)
+        return ops.cast(conditional_input, self.compute_dtype)
+
+    def compute_log_prob(self, inputs, training=None):
+        """Graph-safe `(N,)` log-likelihoods in nats; no input checks.
+
+        `inputs` are images, or `{"images", "conditional_input"}`.
+        """
+        params = self(inputs, training=training)
+        return -self.negative_log_likelihood(split_inputs(inputs)[0], params)
 
     # === Step-wise sampling (one interface for every family) ===
 
@@ -112,12 +155,23 @@ class ImageDensityModel(keras.Model):
             return 1
         return self.image_shape[-1]
 
-    def initial_state(self, batch_size, conditional_input=None):
-        """Zero state of `sample_step` for `batch_size` images (a tuple)."""
-        self._check_conditional_input(conditional_input)
+    def initial_state(self, batch_size):
+        """Zero state of `sample_step` for `batch_size` images (a tuple).
+
+        Conditioning is not part of the state: `sample_step` takes it at
+        every position, so exported states always start as zeros.
+        """
         return tuple(self.backbone.initial_state(batch_size))
 
-    def sample_step(self, canvas, state, position, noise, temperature=1.0):
+    def sample_step(
+        self,
+        canvas,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+    ):
         """Fill pixel `position` (raster index `i*W + j`) of `canvas`.
 
         Every colour of the pixel is drawn in R→G→B order by inverse CDF of
@@ -130,13 +184,18 @@ class ImageDensityModel(keras.Model):
         """
         width = self.image_shape[1]
         head = self.head
+        condition = None
+        if self.conditional_dims:
+            condition = self.encode_conditional(conditional_input)
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
         values = read_pixel(canvas, i, j)
         pixel_noise = noise[:, None, None, :]
         for c in range(self.passes_per_pixel):
             pixel = self.preprocessor(values)
-            features, new_state = self.backbone.step(state, pixel, i, j)
+            features, new_state = self.backbone.step(
+                state, pixel, i, j, condition
+            )
             params = head(features[:, None, None, :])
             drawn = head.sample(params, pixel_noise, temperature)[:, 0, 0, :]
             drawn = ops.cast(drawn, values.dtype)
@@ -162,19 +221,29 @@ class ImageDensityModel(keras.Model):
         Args:
             images: integer array `(N, H, W, C)` with values in
                 `[0, num_levels)`.
-            conditional_input: unsupported by unconditional models; must be
-                `None`.
+            conditional_input: class labels `(N,)` (models with
+                `num_classes`), vectors `(N, conditional_dims)`, or `None`
+                for unconditional models.
             batch_size: int. Images per forward pass. Defaults to `256`.
         """
-        self._check_conditional_input(conditional_input)
         validate_images(images, self.image_shape, self.num_levels)
         images = np.asarray(images)
-        chunks = [
-            keras.ops.convert_to_numpy(
-                self.compute_log_prob(images[k : k + batch_size])
+        validate_conditional(
+            self, conditional_input, len(images), "conditional_input"
+        )
+        chunks = []
+        for k in range(0, len(images), batch_size):
+            inputs = images[k : k + batch_size]
+            if self.conditional_dims:
+                inputs = {
+                    IMAGES: inputs,
+                    CONDITIONAL_INPUT: np.asarray(conditional_input)[
+                        k : k + batch_size
+                    ],
+                }
+            chunks.append(
+                keras.ops.convert_to_numpy(self.compute_log_prob(inputs))
             )
-            for k in range(0, len(images), batch_size)
-        ]
         if not chunks:
             return np.zeros((0,), "float32")
         return np.concatenate(chunks).astype("float32")
@@ -199,7 +268,10 @@ class ImageDensityModel(keras.Model):
                 in `[0, 1)`; overrides `seed`.
             temperature: float >= 0. Divides the logits; `0` takes the
                 mode of every conditional. Defaults to `1.0`.
-            conditional_input: must be `None` for unconditional models.
+            conditional_input: class labels `(N,)` or vectors
+                `(N, conditional_dims)` of conditional models, one per
+                sample (`num_samples` defaults to their number); `None`
+                for unconditional models.
             method: `"cached"` (`sample_step`: network work per pixel
                 independent of the image size) or `"naive"` (re-run the
                 whole network for every sub-pixel). Both give the same
@@ -208,19 +280,22 @@ class ImageDensityModel(keras.Model):
         """
         from kerpix.sampling import get_sampler
 
-        self._check_conditional_input(conditional_input)
+        if conditional_input is not None:
+            conditional_input = np.asarray(conditional_input)
+            if num_samples is None and noise is None:
+                num_samples = len(conditional_input)
+        batch = num_samples if noise is None else len(noise)
+        validate_conditional(
+            self, conditional_input, batch, "conditional_input"
+        )
         sampler = get_sampler(method, temperature=temperature, seed=seed)
         return sampler(
-            self, num_samples=num_samples, noise=noise, verbose=verbose
+            self,
+            num_samples=num_samples,
+            noise=noise,
+            verbose=verbose,
+            conditional_input=conditional_input,
         )
-
-    def _check_conditional_input(self, conditional_input):
-        if conditional_input is not None:
-            raise ValueError(
-                "Invalid value for argument `conditional_input`. This model "
-                "is unconditional; pass conditional_input=None. Received: "
-                f"conditional_input of type {type(conditional_input).__name__}"
-            )
 
     # === Training ===
 
@@ -255,7 +330,7 @@ class ImageDensityModel(keras.Model):
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
-        nll = self.negative_log_likelihood(x, y_pred)
+        nll = self.negative_log_likelihood(split_inputs(x)[0], y_pred)
         if sample_weight is not None:
             weights = ops.cast(ops.reshape(sample_weight, (-1,)), nll.dtype)
             loss = ops.sum(nll * weights) / ops.maximum(ops.sum(weights), 1e-12)
@@ -266,56 +341,91 @@ class ImageDensityModel(keras.Model):
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        nll = self.negative_log_likelihood(x, y_pred)
+        nll = self.negative_log_likelihood(split_inputs(x)[0], y_pred)
         self.bits_per_dim_tracker.update_state(nll, sample_weight)
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def fit(self, x=None, y=None, **kwargs):
-        self._check_training_data(x, y, "x")
-        if kwargs.get("validation_data") is not None:
-            self._check_training_data(
-                kwargs["validation_data"], None, "validation_data"
-            )
+        """`keras.Model.fit` on images, or `(images, labels)` when the model
+        is conditional (`fit(images, labels)` or a dataset of pairs)."""
+        x, y = self._prepare_data(x, y, "x")
+        validation = kwargs.get("validation_data")
+        if validation is not None:
+            if isinstance(validation, tuple) and not hasattr(
+                validation[0], "element_spec"
+            ):
+                validation = self._prepare_data(
+                    validation[0],
+                    validation[1] if len(validation) > 1 else None,
+                    "validation_data",
+                )[0]
+            else:
+                validation = self._prepare_data(
+                    validation, None, "validation_data"
+                )[0]
+            kwargs["validation_data"] = validation
         if hasattr(x, "element_spec"):
             # A dataset carries its own shuffling; Keras would only warn.
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
-        self._check_training_data(x, y, "x")
+        x, y = self._prepare_data(x, y, "x")
         return super().evaluate(x, y, **kwargs)
 
-    def _check_training_data(self, x, y, argument):
-        if y is not None:
-            raise ValueError(
-                "Invalid value for argument `y`. A density model learns from "
-                "the images alone; pass fit(images) or a dataset of images. "
-                f"Received: y of type {type(y).__name__}"
-            )
+    def _prepare_data(self, x, y, argument):
+        """Check training data and pack any conditioning into the inputs.
+
+        Keras passes `x` to the model and `y` to the loss; a density model's
+        target is its input, so labels travel with the images as
+        `{"images", "conditional_input"}`.
+        """
+        label_argument = "y" if y is not None else "conditional_input"
         if hasattr(x, "element_spec"):  # a tf.data.Dataset
-            # Only the first batch is checked: reading more would cost a
-            # pass over the data.
+            if y is not None:
+                raise ValueError(
+                    "Invalid value for argument `y`. With a dataset, yield "
+                    "(images, labels) pairs from it instead. Received: y of "
+                    f"type {type(y).__name__}"
+                )
             spec = x.element_spec
-            spec = spec[0] if isinstance(spec, tuple) else spec
-            if len(spec.shape) == 3:
+            pairs = isinstance(spec, tuple)
+            if len((spec[0] if pairs else spec).shape) == 3:
                 raise ValueError(
                     f"Invalid value for argument `{argument}`. The dataset "
-                    f"yields unbatched images of shape {tuple(spec.shape)}; "
-                    "call .batch(batch_size) on it. Expected batches of "
-                    f"shape {(None,) + self.image_shape}."
+                    "yields unbatched images; call .batch(batch_size) on "
+                    f"it. Expected batches of shape "
+                    f"{(None,) + self.image_shape}."
                 )
+            # Only the first batch is checked: more would cost a data pass.
             first = next(iter(x.take(1)), None)
             if first is None:
                 raise ValueError(
                     f"Invalid value for argument `{argument}`: the dataset is "
                     "empty. Pass a dataset with at least one batch."
                 )
-            first = first[0] if isinstance(first, tuple) else first
-            validate_images(first, self.image_shape, self.num_levels, argument)
-        elif x is not None and not hasattr(x, "__next__"):
-            if isinstance(x, (list, tuple)):
-                x = x[0]
-            validate_images(x, self.image_shape, self.num_levels, argument)
+            images = first[0] if pairs else first
+            labels = first[1] if pairs and len(first) > 1 else None
+            validate_images(images, self.image_shape, self.num_levels, argument)
+            validate_conditional(
+                self, labels, images.shape[0], f"{argument} labels"
+            )
+            if self.conditional_dims:
+                x = x.map(lambda i, c: {IMAGES: i, CONDITIONAL_INPUT: c})
+            return x, None
+        if x is None or hasattr(x, "__next__"):
+            return x, y  # generators are not inspected
+        if isinstance(x, dict):
+            images, labels = x[IMAGES], x.get(CONDITIONAL_INPUT)
+        elif isinstance(x, (list, tuple)):
+            images, labels = x[0], (x[1] if len(x) > 1 else None)
+        else:
+            images, labels = x, y
+        validate_images(images, self.image_shape, self.num_levels, argument)
+        validate_conditional(self, labels, len(images), label_argument)
+        if self.conditional_dims:
+            return {IMAGES: images, CONDITIONAL_INPUT: labels}, None
+        return images, None
 
     # === Config ===
 
@@ -324,6 +434,7 @@ class ImageDensityModel(keras.Model):
             "backbone": keras.layers.serialize(self.backbone),
             "head": keras.layers.serialize(self.head),
             "preprocessor": keras.layers.serialize(self.preprocessor),
+            "num_classes": self.num_classes,
             "name": self.name,
             "trainable": self.trainable,
         }

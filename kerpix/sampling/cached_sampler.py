@@ -32,8 +32,15 @@ class CachedSampler(Sampler):
     def initial_state(self, model, batch_size):
         return model.initial_state(batch_size)
 
-    def fill_pixel(self, model, canvas, state, noise, i, j):
+    def fill_pixel(
+        self, model, canvas, state, noise, i, j, conditional_input=None
+    ):
         position = i * model.image_shape[1] + j
         return model.sample_step(
-            canvas, state, position, noise, self.temperature
+            canvas,
+            state,
+            position,
+            noise,
+            self.temperature,
+            conditional_input=conditional_input,
         )

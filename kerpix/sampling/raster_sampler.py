@@ -29,13 +29,17 @@ class RasterSampler(Sampler):
     (3, 4, 4, 1)
     """
 
-    def fill_pixel(self, model, canvas, state, noise, i, j):
+    def fill_pixel(
+        self, model, canvas, state, noise, i, j, conditional_input=None
+    ):
         head = model.head
         batch = ops.shape(canvas)[0]
         pixel_noise = noise[:, None, None, :]
         passes = model.passes_per_pixel
         for c in range(passes):
-            params = model.compute_params(model.preprocessor(canvas))
+            params = model.compute_params(
+                model.preprocessor(canvas), conditional_input
+            )
             pixel_params = ops.slice(
                 params, (0, i, j, 0), (batch, 1, 1, head.params_size)
             )

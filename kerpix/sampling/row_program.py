@@ -18,8 +18,9 @@ class RowProgram(keras.Model):
 
     Args:
         model: the `ImageDensityModel`.
-        fill_pixel: `fill_pixel(model, canvas, state, noise, i, j)` ->
-            `(canvas, state)`, with `noise` the pixel's `(N, noise_dims)`.
+        fill_pixel: `fill_pixel(model, canvas, state, noise, i, j,
+            conditional_input)` -> `(canvas, state)`, with `noise` the
+            pixel's `(N, noise_dims)`.
     """
 
     def __init__(self, model, fill_pixel):
@@ -31,13 +32,20 @@ class RowProgram(keras.Model):
     def call(self, inputs):
         canvas, noise, row = inputs["canvas"], inputs["noise"], inputs["row"]
         state = tuple(inputs["state"])
+        conditional_input = inputs.get("conditional_input")
         i = ops.cast(row[0], "int32")
 
         def body(j, carry):
             canvas, state = carry
             pixel_noise = ops.take(noise, j, axis=1)
             return self.fill_pixel(
-                self.density_model, canvas, state, pixel_noise, i, j
+                self.density_model,
+                canvas,
+                state,
+                pixel_noise,
+                i,
+                j,
+                conditional_input,
             )
 
         canvas, state = ops.fori_loop(

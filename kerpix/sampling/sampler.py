@@ -10,7 +10,8 @@ class Sampler:
 
     A sampler turns uniform noise `(N, H*W, noise_dims)` into images, one
     pixel at a time in raster order. Subclasses implement one method,
-    `fill_pixel(model, canvas, state, noise, i, j) -> (canvas, state)`, and
+    `fill_pixel(model, canvas, state, noise, i, j, conditional_input)
+    -> (canvas, state)`, and
     optionally `initial_state(model, batch_size)`; the row loop runs as a
     compiled `fori_loop` (see `RowProgram`). Because every random choice is
     an inverse CDF of the given noise, two samplers (or runtimes) fed the
@@ -37,9 +38,16 @@ class Sampler:
         self.temperature = float(temperature)
         self.seed = seed
 
-    def __call__(self, model, num_samples=None, noise=None, verbose="auto"):
+    def __call__(
+        self,
+        model,
+        num_samples=None,
+        noise=None,
+        verbose="auto",
+        conditional_input=None,
+    ):
         noise = self.make_noise(model, num_samples, noise)
-        return self.fill(model, noise, verbose)
+        return self.fill(model, noise, verbose, conditional_input)
 
     def make_noise(self, model, num_samples=None, noise=None):
         """Validate `noise`, or draw it from `seed` for `num_samples`."""
@@ -77,8 +85,12 @@ class Sampler:
             )
         return noise.astype("float32")
 
-    def fill(self, model, noise, verbose="auto"):
-        """Sample images from `noise` `(N, H*W, noise_dims)`, row by row."""
+    def fill(self, model, noise, verbose="auto", conditional_input=None):
+        """Sample images from `noise` `(N, H*W, noise_dims)`, row by row.
+
+        `conditional_input` (labels or vectors, one per image) is passed to
+        every pixel of conditional models.
+        """
         height, width, _ = model.image_shape
         batch = noise.shape[0]
         program = self.program(model)
@@ -91,14 +103,15 @@ class Sampler:
         if verbose in ("auto", 1, True):
             progbar = keras.utils.Progbar(height, unit_name="row")
         for i in range(height):
-            outputs = program.predict_on_batch(
-                {
-                    "canvas": canvas,
-                    "noise": noise[:, i * width : (i + 1) * width],
-                    "row": np.full((batch,), i, "int32"),
-                    "state": state,
-                }
-            )
+            inputs = {
+                "canvas": canvas,
+                "noise": noise[:, i * width : (i + 1) * width],
+                "row": np.full((batch,), i, "int32"),
+                "state": state,
+            }
+            if conditional_input is not None:
+                inputs["conditional_input"] = conditional_input
+            outputs = program.predict_on_batch(inputs)
             canvas, state = outputs["canvas"], tuple(outputs["state"])
             if progbar is not None:
                 progbar.update(i + 1)
@@ -114,10 +127,12 @@ class Sampler:
         """The per-batch state `fill_pixel` carries (none by default)."""
         return ()
 
-    def fill_pixel(self, model, canvas, state, noise, i, j):
+    def fill_pixel(
+        self, model, canvas, state, noise, i, j, conditional_input=None
+    ):
         raise NotImplementedError(
-            f"{type(self).__name__} must implement "
-            "fill_pixel(model, canvas, state, noise, i, j)"
+            f"{type(self).__name__} must implement fill_pixel(model, canvas, "
+            "state, noise, i, j, conditional_input=None)"
         )
 
     def get_config(self):

@@ -16,7 +16,13 @@ def assert_step_matches_call(backbone, batch_size=2, seed=0, atol=1e-5):
     image_shape = tuple(backbone.image_shape)
     height, width, channels = image_shape
     x = rng.uniform(-1, 1, (batch_size,) + image_shape).astype("float32")
-    full = keras.ops.convert_to_numpy(backbone(x))
+    condition = None
+    if backbone.conditional_dims:
+        condition = rng.normal(size=(batch_size, backbone.conditional_dims))
+        condition = condition.astype("float32")
+        full = keras.ops.convert_to_numpy(backbone([x, condition]))
+    else:
+        full = keras.ops.convert_to_numpy(backbone(x))
     group = full.shape[-1] // channels
     state = backbone.initial_state(batch_size)
     for i in range(height):
@@ -24,7 +30,9 @@ def assert_step_matches_call(backbone, batch_size=2, seed=0, atol=1e-5):
             for c in range(channels):
                 pixel = x[:, i, j].copy()
                 pixel[:, c:] = rng.uniform(-1, 1, pixel[:, c:].shape)
-                features, new_state = backbone.step(state, pixel, i, j)
+                features, new_state = backbone.step(
+                    state, pixel, i, j, condition
+                )
                 got = keras.ops.convert_to_numpy(features)
                 block = slice(c * group, (c + 1) * group)
                 if not np.allclose(

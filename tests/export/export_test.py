@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kerpix import models
+from kerpix.export.compare import example_conditions
 
 pytestmark = [pytest.mark.tensorflow_only, pytest.mark.large]
 
@@ -26,6 +27,22 @@ MODELS = {
     ),
     "pixel_cnn_binary": lambda: models.PixelCNN(
         (6, 5, 1), num_levels=2, filters=4, num_layers=2
+    ),
+    "gated_pixel_cnn_class_conditional": lambda: models.GatedPixelCNN(
+        (5, 6, 1),
+        num_levels=4,
+        filters=4,
+        num_layers=2,
+        kernel_size=3,
+        num_classes=3,
+    ),
+    "gated_pixel_cnn_vector_conditional": lambda: models.GatedPixelCNN(
+        (4, 5, 3),
+        num_levels=4,
+        filters=6,
+        num_layers=2,
+        kernel_size=3,
+        conditional_shape=(2,),
     ),
     "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
         (5, 6, 3),
@@ -77,10 +94,17 @@ def test_saved_model_layout_signatures_and_log_prob(
         "sample_step",
     }
     fn = loaded.signatures["serving_default"]
-    (spec,) = fn.structured_input_signature[1].values()
-    assert spec.name == "images" and spec.dtype == tf.int32
-    out = fn(images=tf.constant(images, tf.int32))
-    expected = model.log_prob(images)
+    specs = fn.structured_input_signature[1]
+    assert specs["images"].dtype == tf.int32
+    condition = example_conditions(model, len(images))
+    feed = {"images": tf.constant(images, tf.int32)}
+    if condition is None:
+        assert set(specs) == {"images"}
+    else:
+        assert set(specs) == {"images", "conditional_input"}
+        feed["conditional_input"] = tf.constant(condition)
+    out = fn(**feed)
+    expected = model.log_prob(images, conditional_input=condition)
     np.testing.assert_allclose(out["log_prob"].numpy(), expected, rtol=1e-4)
     dims = np.prod(model.image_shape)
     np.testing.assert_allclose(
@@ -122,7 +146,7 @@ def test_onnx_parity_and_signature_json(model, images, onnx_path):
     assert signature["image_shape"] == list(model.image_shape)
     assert signature["num_levels"] == model.num_levels
     assert signature["noise_dims"] == model.noise_dims
-    assert signature["conditional"] is False
+    assert signature["conditional"] is bool(model.conditional_dims)
     for name, endpoint in signature["endpoints"].items():
         if "file" not in endpoint:
             continue
@@ -160,6 +184,11 @@ def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
         "float32",
     )
     np.save(tmp_path / "noise.npy", noise)
+    condition = example_conditions(model, 3)
+    extra = []
+    if condition is not None:
+        np.save(tmp_path / "condition.npy", condition)
+        extra = ["--conditional-input", str(tmp_path / "condition.npy")]
     script = os.path.join(ROOT, "export", "onnx_sample.py")
     code = (
         "import runpy, sys\n"
@@ -180,6 +209,7 @@ def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
             str(tmp_path / "s.png"),
             "--output-npy",
             str(tmp_path / "s.npy"),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -187,7 +217,8 @@ def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(
-        np.load(tmp_path / "s.npy"), model.sample(noise=noise, verbose=0)
+        np.load(tmp_path / "s.npy"),
+        model.sample(noise=noise, conditional_input=condition, verbose=0),
     )
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
 

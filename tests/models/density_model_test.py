@@ -216,9 +216,8 @@ def test_bad_api_arguments():
         model.compile(loss="mse")
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `y`\. A density model learns from "
-        r"the images alone; pass fit\(images\) or a dataset of images\. "
-        r"Received: y of type ndarray",
+        match=r"Invalid value for argument `y`\. This model is unconditional; "
+        r"pass y=None\. Received: y of type ndarray",
     ):
         model.fit(random_images(), random_images(), verbose=0)
     with pytest.raises(

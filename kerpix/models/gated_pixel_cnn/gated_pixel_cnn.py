@@ -13,6 +13,8 @@ def GatedPixelCNN(
     kernel_size=5,
     first_kernel_size=7,
     output_filters=None,
+    num_classes=None,
+    conditional_shape=None,
     head="auto",
     name="gated_pixel_cnn",
 ):
@@ -29,6 +31,12 @@ def GatedPixelCNN(
         kernel_size: int. Kernel of the later blocks. Defaults to `5`.
         first_kernel_size: int. Kernel of the first block. Defaults to `7`.
         output_filters: int. Width of the output 1×1 layer.
+        num_classes: int or `None`. Class-conditional model: pass integer
+            labels `(N,)` as `conditional_input` (or as `y` / the second
+            item of a dataset to `fit`); each block adds a learned per-class
+            bias to both stacks.
+        conditional_shape: tuple `(D,)` or `None`. Condition on any vector
+            (e.g. an embedding) instead of a class.
         head: `"auto"`, `"categorical"`, `"bernoulli"` or a head instance.
         name: str. Model name.
 
@@ -42,6 +50,22 @@ def GatedPixelCNN(
     >>> model.sample(2, seed=0, verbose=0).shape
     (2, 8, 8, 1)
     """
+    if num_classes is not None and conditional_shape is not None:
+        raise ValueError(
+            "Invalid values for arguments `num_classes`, "
+            "`conditional_shape`. Pass one of them. Received: "
+            f"num_classes={num_classes}, "
+            f"conditional_shape={conditional_shape}"
+        )
+    conditional_dims = num_classes
+    if conditional_shape is not None:
+        if len(tuple(conditional_shape)) != 1:
+            raise ValueError(
+                "Invalid value for argument `conditional_shape`. Expected a "
+                f"vector shape (D,). Received: "
+                f"conditional_shape={conditional_shape}"
+            )
+        conditional_dims = int(tuple(conditional_shape)[0])
     backbone = GatedPixelCNNBackbone(
         image_shape,
         filters=filters,
@@ -49,7 +73,8 @@ def GatedPixelCNN(
         kernel_size=kernel_size,
         first_kernel_size=first_kernel_size,
         output_filters=output_filters,
+        conditional_dims=conditional_dims,
         name=f"{name}_backbone",
     )
     head = get_head(head, backbone.image_shape[-1], num_levels)
-    return ImageDensityModel(backbone, head, name=name)
+    return ImageDensityModel(backbone, head, num_classes=num_classes, name=name)

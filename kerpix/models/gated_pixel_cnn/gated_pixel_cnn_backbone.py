@@ -31,6 +31,9 @@ class GatedPixelCNNBackbone(Backbone):
             to `7`.
         output_filters: int. Width of the output 1×1 layer. Defaults to
             `filters`.
+        conditional_dims: int or `None`. Size of the conditioning vector
+            (a one-hot class or any embedding) taken as a second input
+            `conditional_input`; every block adds `V c` to both stacks.
 
     Example:
 
@@ -51,9 +54,12 @@ class GatedPixelCNNBackbone(Backbone):
         kernel_size=5,
         first_kernel_size=7,
         output_filters=None,
+        conditional_dims=None,
         **kwargs,
     ):
         image_shape = validate_image_shape(image_shape)
+        if conditional_dims is not None:
+            validate_positive_int("conditional_dims", conditional_dims)
         validate_positive_int("filters", filters)
         validate_positive_int("num_layers", num_layers)
         output_filters = output_filters or filters
@@ -69,6 +75,7 @@ class GatedPixelCNNBackbone(Backbone):
                 first_kernel_size if i == 0 else kernel_size,
                 first=i == 0,
                 num_color_channels=colors,
+                conditional_dims=conditional_dims,
                 name=f"gated_block_{i}",
             )
             for i in range(num_layers)
@@ -82,10 +89,16 @@ class GatedPixelCNNBackbone(Backbone):
         )
 
         # === Functional Model ===
-        inputs = keras.Input(shape=image_shape, name="images")
-        v, h = inputs, inputs
+        images = keras.Input(shape=image_shape, name="images")
+        inputs, extra = images, ()
+        if conditional_dims:
+            condition = keras.Input(
+                shape=(conditional_dims,), name="conditional_input"
+            )
+            inputs, extra = [images, condition], (condition,)
+        v, h = images, images
         for block in blocks:
-            v, h = block((v, h))
+            v, h = block((v, h) + extra)
         x = output(keras.activations.relu(h))
         outputs = keras.activations.relu(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -99,6 +112,7 @@ class GatedPixelCNNBackbone(Backbone):
         self.kernel_size = kernel_size
         self.first_kernel_size = first_kernel_size
         self.output_filters = output_filters
+        self.conditional_dims = conditional_dims
 
     # === Step interface (see `Backbone`) ===
     # State: the padded image, then per block the padded vertical input
@@ -140,12 +154,14 @@ class GatedPixelCNNBackbone(Backbone):
             )
         return tuple(state)
 
-    def step(self, state, pixel, i, j):
+    def step(self, state, pixel, i, j, conditional_input=None):
         state = list(state)
         # A new row: the vertical stacks of the (complete) row above.
         state = ops.cond(
             ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
-            lambda: tuple(self._vertical_rows(list(state), i - 1)),
+            lambda: tuple(
+                self._vertical_rows(list(state), i - 1, conditional_input)
+            ),
             lambda: tuple(state),
         )
         state = list(state)
@@ -153,7 +169,7 @@ class GatedPixelCNNBackbone(Backbone):
         for k, block in enumerate(self.blocks):
             link_in = state[3 * k + 2][:, j]
             h, state[3 * k + 1] = block.horizontal_step(
-                state[3 * k + 1], h, link_in, j
+                state[3 * k + 1], h, link_in, j, conditional_input
             )
         x = self.output_conv.call_pointwise(keras.activations.relu(h))
         return keras.activations.relu(x), tuple(state)
@@ -172,9 +188,11 @@ class GatedPixelCNNBackbone(Backbone):
         state[1] = update_pixel(state[1], 0, j + hw, pixel)
         return tuple(state)
 
-    def _vertical_rows(self, state, r):
+    def _vertical_rows(self, state, r, conditional_input=None):
         for k, block in enumerate(self.blocks):
-            v_pre, v_out = block.vertical_row(state[3 * k], r)
+            v_pre, v_out = block.vertical_row(
+                state[3 * k], r, conditional_input
+            )
             state[3 * k + 2] = v_pre
             if k + 1 < len(self.blocks):
                 ph, pw = self.blocks[k + 1].vertical.padding_size
@@ -195,6 +213,7 @@ class GatedPixelCNNBackbone(Backbone):
                 "kernel_size": self.kernel_size,
                 "first_kernel_size": self.first_kernel_size,
                 "output_filters": self.output_filters,
+                "conditional_dims": self.conditional_dims,
             }
         )
         return config

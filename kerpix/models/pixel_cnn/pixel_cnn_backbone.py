@@ -134,7 +134,7 @@ class PixelCNNBackbone(Backbone):
             for block in self.blocks
         )
 
-    def step(self, state, pixel, i, j):
+    def step(self, state, pixel, i, j, conditional_input=None):
         state = self.commit(state, pixel, i, j)
         x = self.first.call_at_pixel(state[0], i, j)
         caches = []
