@@ -6,6 +6,7 @@ from kerpix.losses import NegativeLogLikelihood
 from kerpix.metrics import BitsPerDim
 from kerpix.models.inputs import CONDITIONAL_INPUT
 from kerpix.models.inputs import IMAGES
+from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
 from kerpix.models.preprocessor import ImageQuantizer
@@ -348,20 +349,21 @@ class ImageDensityModel(keras.Model):
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit` on images, or `(images, labels)` when the model
         is conditional (`fit(images, labels)` or a dataset of pairs)."""
-        x, y = self._prepare_data(x, y, "x")
+        x, y = prepare_training_data(self, x, y, "x")
         validation = kwargs.get("validation_data")
         if validation is not None:
             if isinstance(validation, tuple) and not hasattr(
                 validation[0], "element_spec"
             ):
-                validation = self._prepare_data(
+                validation = prepare_training_data(
+                    self,
                     validation[0],
                     validation[1] if len(validation) > 1 else None,
                     "validation_data",
                 )[0]
             else:
-                validation = self._prepare_data(
-                    validation, None, "validation_data"
+                validation = prepare_training_data(
+                    self, validation, None, "validation_data"
                 )[0]
             kwargs["validation_data"] = validation
         if hasattr(x, "element_spec"):
@@ -370,62 +372,8 @@ class ImageDensityModel(keras.Model):
         return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
-        x, y = self._prepare_data(x, y, "x")
+        x, y = prepare_training_data(self, x, y, "x")
         return super().evaluate(x, y, **kwargs)
-
-    def _prepare_data(self, x, y, argument):
-        """Check training data and pack any conditioning into the inputs.
-
-        Keras passes `x` to the model and `y` to the loss; a density model's
-        target is its input, so labels travel with the images as
-        `{"images", "conditional_input"}`.
-        """
-        label_argument = "y" if y is not None else "conditional_input"
-        if hasattr(x, "element_spec"):  # a tf.data.Dataset
-            if y is not None:
-                raise ValueError(
-                    "Invalid value for argument `y`. With a dataset, yield "
-                    "(images, labels) pairs from it instead. Received: y of "
-                    f"type {type(y).__name__}"
-                )
-            spec = x.element_spec
-            pairs = isinstance(spec, tuple)
-            if len((spec[0] if pairs else spec).shape) == 3:
-                raise ValueError(
-                    f"Invalid value for argument `{argument}`. The dataset "
-                    "yields unbatched images; call .batch(batch_size) on "
-                    f"it. Expected batches of shape "
-                    f"{(None,) + self.image_shape}."
-                )
-            # Only the first batch is checked: more would cost a data pass.
-            first = next(iter(x.take(1)), None)
-            if first is None:
-                raise ValueError(
-                    f"Invalid value for argument `{argument}`: the dataset is "
-                    "empty. Pass a dataset with at least one batch."
-                )
-            images = first[0] if pairs else first
-            labels = first[1] if pairs and len(first) > 1 else None
-            validate_images(images, self.image_shape, self.num_levels, argument)
-            validate_conditional(
-                self, labels, images.shape[0], f"{argument} labels"
-            )
-            if self.conditional_dims:
-                x = x.map(lambda i, c: {IMAGES: i, CONDITIONAL_INPUT: c})
-            return x, None
-        if x is None or hasattr(x, "__next__"):
-            return x, y  # generators are not inspected
-        if isinstance(x, dict):
-            images, labels = x[IMAGES], x.get(CONDITIONAL_INPUT)
-        elif isinstance(x, (list, tuple)):
-            images, labels = x[0], (x[1] if len(x) > 1 else None)
-        else:
-            images, labels = x, y
-        validate_images(images, self.image_shape, self.num_levels, argument)
-        validate_conditional(self, labels, len(images), label_argument)
-        if self.conditional_dims:
-            return {IMAGES: images, CONDITIONAL_INPUT: labels}, None
-        return images, None
 
     # === Config ===
 

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from kerpix.models.preprocessor import validate_images
+
 IMAGES = "images"
 CONDITIONAL_INPUT = "conditional_input"
 
@@ -66,3 +68,60 @@ def validate_conditional(model, conditional_input, batch_size, argument):
             f"be in [0, {classes - 1}] for num_classes={classes}. Received: "
             f"labels in [{labels.min()}, {labels.max()}]"
         )
+
+
+def prepare_training_data(model, x, y, argument):
+    """Check training data and pack any conditioning into the inputs.
+
+    Keras passes `x` to the model and `y` to the loss; a density model's
+    target is its input, so labels travel with the images as
+    `{"images", "conditional_input"}`.
+    """
+    label_argument = "y" if y is not None else "conditional_input"
+    if hasattr(x, "element_spec"):  # a tf.data.Dataset
+        if y is not None:
+            raise ValueError(
+                "Invalid value for argument `y`. With a dataset, yield "
+                "(images, labels) pairs from it instead. Received: y of "
+                f"type {type(y).__name__}"
+            )
+        spec = x.element_spec
+        if isinstance(spec, dict):
+            return x, None  # already packed (fit's own validation)
+        pairs = isinstance(spec, tuple)
+        if len((spec[0] if pairs else spec).shape) == 3:
+            raise ValueError(
+                f"Invalid value for argument `{argument}`. The dataset "
+                "yields unbatched images; call .batch(batch_size) on "
+                f"it. Expected batches of shape "
+                f"{(None,) + model.image_shape}."
+            )
+        # Only the first batch is checked: more would cost a data pass.
+        first = next(iter(x.take(1)), None)
+        if first is None:
+            raise ValueError(
+                f"Invalid value for argument `{argument}`: the dataset is "
+                "empty. Pass a dataset with at least one batch."
+            )
+        images = first[0] if pairs else first
+        labels = first[1] if pairs and len(first) > 1 else None
+        validate_images(images, model.image_shape, model.num_levels, argument)
+        validate_conditional(
+            model, labels, images.shape[0], f"{argument} labels"
+        )
+        if model.conditional_dims:
+            x = x.map(lambda i, c: {IMAGES: i, CONDITIONAL_INPUT: c})
+        return x, None
+    if x is None or hasattr(x, "__next__"):
+        return x, y  # generators are not inspected
+    if isinstance(x, dict):
+        images, labels = x[IMAGES], x.get(CONDITIONAL_INPUT)
+    elif isinstance(x, (list, tuple)):
+        images, labels = x[0], (x[1] if len(x) > 1 else None)
+    else:
+        images, labels = x, y
+    validate_images(images, model.image_shape, model.num_levels, argument)
+    validate_conditional(model, labels, len(images), label_argument)
+    if model.conditional_dims:
+        return {IMAGES: images, CONDITIONAL_INPUT: labels}, None
+    return images, None

@@ -113,16 +113,25 @@ def sample(
     config = load_config(workdir)
     model = load_model(workdir)
     s = config.sampling
+    num_samples = num_samples or s.num_samples
+    labels = None
+    if model.num_classes:
+        # Class-conditional: cycle through the classes, one per column.
+        labels = np.arange(num_samples) % model.num_classes
     images = model.sample(
-        num_samples or s.num_samples,
+        num_samples,
         seed=s.seed if seed is None else seed,
         temperature=s.temperature if temperature is None else temperature,
+        conditional_input=labels,
         method=method,
         verbose=verbose,
     )
     np.save(os.path.join(workdir, "samples.npy"), images)
     return save_image_grid(
-        os.path.join(workdir, "samples.png"), images, model.num_levels
+        os.path.join(workdir, "samples.png"),
+        images,
+        model.num_levels,
+        columns=model.num_classes,
     )
 
 
@@ -198,6 +207,8 @@ def _dataset(config, split):
         }.get(split)
     else:
         kwargs["data_dir"] = d.data_dir
+    if config.model.kwargs.get("num_classes"):
+        kwargs["with_labels"] = True  # class-conditional: (image, label)
     return kdata.load(d.name, split_name, **kwargs)
 
 

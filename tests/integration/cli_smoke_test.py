@@ -110,3 +110,44 @@ def test_missing_and_corrupt_runs_are_errors(tmp_path, capsys):
         r".*model\.keras'; it may be corrupt",
     ):
         load_model(str(tmp_path))
+
+
+@pytest.mark.large
+def test_class_conditional_mnist_run(tmp_path, shared_data_dir, monkeypatch):
+    monkeypatch.setenv("KERPIX_CACHE_DIR", str(tmp_path / "cache"))
+    workdir = str(tmp_path / "run")
+    args = [
+        "train",
+        "--config=mnist_class_conditional_gated_pixel_cnn",
+        f"--workdir={workdir}",
+        "--verbose=0",
+    ]
+    for override in [
+        f"data.data_dir={shared_data_dir}",
+        "data.train_split=train[:64]",
+        "data.validation_split=train[64:96]",
+        "data.test_split=test[:32]",
+        "training.epochs=1",
+        "training.batch_size=16",
+        "model.filters=4",
+        "model.num_layers=2",
+        "sampling.num_samples=10",
+    ]:
+        args += ["--override", override]
+    assert main(args) == 0
+    assert main(["evaluate", f"--workdir={workdir}", "--verbose=0"]) == 0
+    assert main(["sample", f"--workdir={workdir}", "--verbose=0"]) == 0
+    samples = np.load(os.path.join(workdir, "samples.npy"))
+    assert samples.shape == (10, 28, 28, 1)
+    assert (
+        main(
+            [
+                "export",
+                f"--workdir={workdir}",
+                "--format=onnx",
+                "--check",
+                "--verbose=0",
+            ]
+        )
+        == 0
+    )
