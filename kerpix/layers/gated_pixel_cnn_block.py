@@ -152,13 +152,21 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         return self.gate(v_pre), h_out
 
     def gate(self, x):
-        """`tanh(f) ⊙ σ(g)`, halves taken inside each colour group."""
-        shape = ops.shape(x)
+        """`tanh(f) ⊙ σ(g)`, halves taken inside each colour group.
+
+        The `2F` channels are laid out `[R_f, R_g, G_f, G_g, B_f, B_g]` (the
+        contiguous colour groups of the masked convolutions); `ops.split`
+        rather than slicing or a 5-D reshape, which were 3× slower to train
+        on CPU.
+        """
         colors = self.num_color_channels
-        per_group = self.filters // colors
-        x = ops.reshape(x, shape[:-1] + (colors, 2, per_group))
-        out = ops.tanh(x[..., 0, :]) * ops.sigmoid(x[..., 1, :])
-        return ops.reshape(out, shape[:-1] + (self.filters,))
+        chunks = ops.split(x, 2 * colors, axis=-1)
+        if colors == 1:
+            f, g = chunks
+        else:
+            f = ops.concatenate(chunks[0::2], axis=-1)
+            g = ops.concatenate(chunks[1::2], axis=-1)
+        return ops.tanh(f) * ops.sigmoid(g)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape[1][:-1]) + (self.filters,)

@@ -17,4 +17,5 @@ def down_shift(x):
            [0., 1.]])
     """
     padded = ops.pad(x, ((0, 0), (1, 0), (0, 0), (0, 0)))
-    return padded[:, :-1]
+    # ops.slice (tf.slice) trains faster on CPU than a strided slice.
+    return ops.slice(padded, (0, 0, 0, 0), ops.shape(x))
