@@ -31,6 +31,12 @@ class ImageDensityModel(keras.Model):
     reported, so `fit(images)` and `evaluate(images)` work on NumPy arrays
     or `tf.data.Dataset`s of integer images `(N, H, W, C)`.
 
+    Conditional models (a backbone with `conditional_dims`) take
+    `conditional_input` wherever they take images: class labels `(N,)`
+    (one-hot encoded when `num_classes` is set) or vectors
+    `(N, conditional_dims)`; `fit(images, labels)` and datasets of
+    `(image, label)` pairs pack them as `{"images", "conditional_input"}`.
+
     Sampling:
         `sample()` fills the canvas one sub-pixel at a time in raster order,
         each value drawn from its conditional by inverse CDF of a uniform
@@ -43,6 +49,10 @@ class ImageDensityModel(keras.Model):
             image.
         preprocessor: layer mapping integer images to backbone inputs.
             Defaults to `ImageQuantizer(head.num_levels)`.
+        num_classes: int or `None`. For a conditional backbone: the
+            conditioning is integer class labels, one-hot encoded to
+            `backbone.conditional_dims == num_classes`. `None` means the
+            conditioning vectors are passed as they are.
 
     Example:
 
