@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
@@ -155,18 +156,25 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         """`tanh(f) ⊙ σ(g)`, halves taken inside each colour group.
 
         The `2F` channels are laid out `[R_f, R_g, G_f, G_g, B_f, B_g]` (the
-        contiguous colour groups of the masked convolutions); `ops.split`
-        rather than slicing or a 5-D reshape, which were 3× slower to train
-        on CPU.
+        contiguous colour groups of the masked convolutions). One gather
+        reorders them to `[f | g]`, then `ops.split`: strided slices or a
+        5-D reshape trained 3× slower on CPU, and a concatenate inside the
+        sampling step's graph conditional does not convert to ONNX.
         """
-        colors = self.num_color_channels
-        chunks = ops.split(x, 2 * colors, axis=-1)
-        if colors == 1:
-            f, g = chunks
-        else:
-            f = ops.concatenate(chunks[0::2], axis=-1)
-            g = ops.concatenate(chunks[1::2], axis=-1)
+        if self.num_color_channels > 1:
+            x = ops.take(x, self._gate_order, axis=-1)
+        f, g = ops.split(x, 2, axis=-1)
         return ops.tanh(f) * ops.sigmoid(g)
+
+    @property
+    def _gate_order(self):
+        # Channel k of colour c's f half sits at 2*c*per + k, its g half at
+        # (2*c + 1)*per + k.
+        per = self.filters // self.num_color_channels
+        colors = range(self.num_color_channels)
+        f = [2 * c * per + k for c in colors for k in range(per)]
+        g = [(2 * c + 1) * per + k for c in colors for k in range(per)]
+        return np.array(f + g, "int32")
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape[1][:-1]) + (self.filters,)
