@@ -62,14 +62,9 @@ def sample_step_function(model):
 def sample_function(model):
     """`sample(num_samples, seed)`; conditional models take
     `sample(seed, conditional_input)`, one image per condition."""
-    height, width, _ = model.image_shape
 
     def draw(num_samples, seed, condition=None):
-        noise = tf.random.stateless_uniform(
-            [num_samples, height * width, model.noise_dims],
-            seed=tf.stack([seed, 0]),
-            dtype=tf.float32,
-        )
+        noise = seeded_noise(model, num_samples, seed)
         return {sig.IMAGES: sample_from_noise(model, noise, condition)}
 
     seed = tf.TensorSpec((), tf.int32, sig.SEED)
@@ -86,14 +81,19 @@ def sample_function(model):
     )
 
 
-def sample_noise(model, num_samples, seed):
-    """The noise the `sample` signature draws for `(num_samples, seed)`."""
+def seeded_noise(model, num_samples, seed):
+    """The uniform noise the `sample` signature draws for a seed."""
     height, width, _ = model.image_shape
     return tf.random.stateless_uniform(
         [num_samples, height * width, model.noise_dims],
-        seed=tf.constant([seed, 0], tf.int32),
+        seed=tf.stack([tf.cast(seed, tf.int32), 0]),
         dtype=tf.float32,
-    ).numpy()
+    )
+
+
+def sample_noise(model, num_samples, seed):
+    """`seeded_noise` as NumPy, to reproduce the signature in Keras."""
+    return seeded_noise(model, num_samples, seed).numpy()
 
 
 def sample_from_noise(model, noise, conditional_input=None):

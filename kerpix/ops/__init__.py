@@ -4,4 +4,5 @@ from kerpix.ops.causal_masks import causal_mask
 from kerpix.ops.causal_masks import channel_groups
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_row
 from kerpix.ops.shifts import down_shift

@@ -27,3 +27,16 @@ def read_pixel(maps, i, j):
     channels = maps.shape[-1]
     pixel = ops.slice(maps, (0, i, j, 0), (batch, 1, 1, channels))
     return ops.reshape(pixel, (batch, channels))
+
+
+def update_row(maps, r, offset, values):
+    """Return `maps` with row `r`, columns `offset .. offset + W - 1`, set to
+    `values` `(N, W, C)`; a scatter, like `update_pixel`."""
+    batch = ops.shape(values)[0]
+    width = values.shape[1]
+    images = ops.repeat(ops.arange(batch, dtype="int32"), width)
+    rows = ops.full((batch * width,), ops.cast(r, "int32"), "int32")
+    cols = ops.tile(ops.arange(width, dtype="int32") + offset, (batch,))
+    indices = ops.stack([images, rows, cols], axis=1)
+    flat = ops.reshape(values, (batch * width, values.shape[-1]))
+    return ops.scatter_update(maps, indices, ops.cast(flat, maps.dtype))

@@ -8,6 +8,7 @@ from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_row
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -124,30 +125,18 @@ class GatedPixelCNNBackbone(Backbone):
         dtype = self.compute_dtype
         state = []
         for k, block in enumerate(self.blocks):
+            # Block 0 reads the image; later blocks the previous block.
+            inputs = channels if k == 0 else self.filters
             ph, pw = block.vertical.padding_size
-            if k > 0:
-                state.append(
-                    ops.zeros(
-                        (
-                            batch_size,
-                            height + 2 * ph,
-                            width + 2 * pw,
-                            self.filters,
-                        ),
-                        dtype,
-                    )
-                )
-            else:
-                state.append(
-                    ops.zeros(
-                        (batch_size, height + 2 * ph, width + 2 * pw, channels),
-                        dtype,
-                    )
-                )
             hw = block.horizontal.padding_size[1]
-            h_channels = channels if k == 0 else self.filters
             state.append(
-                ops.zeros((batch_size, 1, width + 2 * hw, h_channels), dtype)
+                ops.zeros(
+                    (batch_size, height + 2 * ph, width + 2 * pw, inputs),
+                    dtype,
+                )
+            )
+            state.append(
+                ops.zeros((batch_size, 1, width + 2 * hw, inputs), dtype)
             )
             state.append(
                 ops.zeros((batch_size, width, 2 * self.filters), dtype)
@@ -196,10 +185,8 @@ class GatedPixelCNNBackbone(Backbone):
             state[3 * k + 2] = v_pre
             if k + 1 < len(self.blocks):
                 ph, pw = self.blocks[k + 1].vertical.padding_size
-                batch = ops.shape(v_out)[0]
-                rows = ops.arange(batch, dtype="int32")
-                state[3 * (k + 1)] = _update_row(
-                    state[3 * (k + 1)], r + ph, pw, v_out, rows
+                state[3 * (k + 1)] = update_row(
+                    state[3 * (k + 1)], r + ph, pw, v_out
                 )
         return state
 
@@ -217,18 +204,3 @@ class GatedPixelCNNBackbone(Backbone):
             }
         )
         return config
-
-
-def _update_row(maps, r, offset, values, rows):
-    """`maps` with row `r`, columns `offset .. offset+W-1`, set to `values`
-    `(N, W, C)`; a scatter, so it converts to ONNX."""
-    batch = ops.shape(values)[0]
-    width = values.shape[1]
-    cols = ops.arange(width, dtype="int32") + offset
-    n = ops.repeat(rows, width)
-    rr = ops.full((batch * width,), ops.cast(r, "int32"), "int32")
-    cc = ops.tile(cols, (batch,))
-    indices = ops.stack([n, rr, cc], axis=1)
-    return ops.scatter_update(
-        maps, indices, ops.reshape(values, (batch * width, values.shape[-1]))
-    )
