@@ -1,14 +1,23 @@
 from kerpix.heads.bernoulli_head import BernoulliHead
 from kerpix.heads.categorical_head import CategoricalHead
+from kerpix.heads.discretized_logistic_mixture_head import (
+    DiscretizedLogisticMixtureHead,
+)
 
-HEADS = {"bernoulli": BernoulliHead, "categorical": CategoricalHead}
+HEADS = {
+    "bernoulli": BernoulliHead,
+    "categorical": CategoricalHead,
+    "logistic_mixture": DiscretizedLogisticMixtureHead,
+}
 
 
 def get_head(head, num_channels, num_levels):
-    """Build a head from its name; `"auto"` is Bernoulli for 2 levels.
+    """Build a head from its name; `"auto"` is Bernoulli for 2 levels,
+    categorical otherwise.
 
     Args:
-        head: `"auto"`, `"categorical"`, `"bernoulli"` or a `PixelHead`.
+        head: `"auto"`, `"categorical"`, `"bernoulli"`,
+            `"logistic_mixture"` (10 components) or a `PixelHead`.
         num_channels: int. Colour channels of the image.
         num_levels: int. Values per sub-pixel.
     """
@@ -29,4 +38,4 @@ def get_head(head, num_channels, num_levels):
                 f"Received: num_levels={num_levels}"
             )
         return BernoulliHead(num_channels=num_channels)
-    return CategoricalHead(num_channels=num_channels, num_levels=num_levels)
+    return HEADS[head](num_channels=num_channels, num_levels=num_levels)

@@ -52,11 +52,15 @@ class PixelHead(keras.layers.Layer):
             )
         self.num_channels = num_channels
         self.num_levels = num_levels
-        self.projection = MaskedConv2D(
+        self.projection = self.make_projection()
+
+    def make_projection(self):
+        """The features-to-parameters layer: a 1×1 mask-B convolution."""
+        return MaskedConv2D(
             self.params_size,
             1,
             mask_type="B",
-            num_color_channels=num_channels,
+            num_color_channels=self.num_channels,
             dtype=self.dtype_policy,
             name="projection",
         )

@@ -52,6 +52,14 @@ MODELS = {
         kernel_size=3,
         first_kernel_size=5,
     ),
+    "gated_pixel_cnn_logistic_mixture": lambda: models.GatedPixelCNN(
+        (4, 5, 3),
+        num_levels=256,
+        filters=6,
+        num_layers=2,
+        kernel_size=3,
+        head="logistic_mixture",
+    ),
 }
 
 

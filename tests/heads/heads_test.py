@@ -179,7 +179,8 @@ def test_bad_head_arguments():
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `head`\. Expected one of "
-        r"\['bernoulli', 'categorical', 'auto'\]\. Received: head='gauss'",
+        r"\['bernoulli', 'categorical', 'logistic_mixture', 'auto'\]\. "
+        r"Received: head='gauss'",
     ):
         heads.get_head("gauss", 1, 256)
     with pytest.raises(

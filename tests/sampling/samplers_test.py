@@ -17,6 +17,16 @@ FAMILIES = {
         kernel_size=3,
         first_kernel_size=5,
     ),
+    "gated_pixel_cnn_logistic_mixture": lambda shape, levels: (
+        models.GatedPixelCNN(
+            shape,
+            num_levels=levels,
+            filters=2 * shape[-1],
+            num_layers=2,
+            kernel_size=3,
+            head="logistic_mixture" if levels > 2 else "auto",
+        )
+    ),
 }
 
 
