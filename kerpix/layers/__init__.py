@@ -3,3 +3,4 @@
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
+from kerpix.layers.spatial_conditioning import SpatialConditioning

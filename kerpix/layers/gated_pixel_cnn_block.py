@@ -31,15 +31,18 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         kernel_size: int. Odd size `k`. Defaults to `5`.
         first: bool. The block that reads the image. Defaults to `False`.
         num_color_channels: int. Defaults to `1`.
-        conditional_dims: int or `None`. Size of a conditioning vector `c`
-            (e.g. a one-hot class): both stacks get the per-image bias
-            `V c` before the gate (the paper's location-independent
-            conditioning). Defaults to `None`.
+        conditional_dims: int or `None`. Channels `D` of the conditioning
+            `c`, added to both stacks before the gate as `V c`. A vector
+            `(N, D)` (e.g. a one-hot class) gives a per-image bias, the
+            paper's location-independent conditioning; a map
+            `(N, H, W, D)` (`s = m(h)`, see `SpatialConditioning`) a
+            1×1 convolution `V * s`, its location-dependent one. Defaults
+            to `None`.
 
     Call arguments:
         inputs: tuple `(v, h)`, each `(N, H, W, channels)`, plus the
-            conditioning vectors `(N, conditional_dims)` as a third item
-            when `conditional_dims` is set.
+            conditioning (vectors or maps) as a third item when
+            `conditional_dims` is set.
 
     Output:
         Tuple `(v', h')`, each `(N, H, W, filters)`.
@@ -102,7 +105,8 @@ class GatedPixelCNNBlock(keras.layers.Layer):
             filters, 1, mask_type="B", name="output_conv", **colors
         )
         if conditional_dims:
-            # V^T h of the paper: a per-image bias of each stack.
+            # V^T h (vectors) or V * s (maps, a 1×1 convolution) of the
+            # paper: a Dense layer acts on the last axis of either.
             self.condition_v = keras.layers.Dense(
                 2 * filters,
                 use_bias=False,
@@ -143,14 +147,22 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         v, h = inputs[:2]
         v_pre = self.vertical(v)
         if self.conditional_dims:
-            v_pre = v_pre + self.condition_v(inputs[2])[:, None, None, :]
+            v_pre = v_pre + self._spread(self.condition_v(inputs[2]), 4)
         h_pre = self.horizontal(h) + self.link(down_shift(v_pre))
         if self.conditional_dims:
-            h_pre = h_pre + self.condition_h(inputs[2])[:, None, None, :]
+            h_pre = h_pre + self._spread(self.condition_h(inputs[2]), 4)
         h_out = self.output_conv(self.gate(h_pre))
         if not self.first:
             h_out = h + h_out
         return self.gate(v_pre), h_out
+
+    @staticmethod
+    def _spread(bias, rank):
+        """A per-image `(N, 2F)` bias broadcast to `rank` dims; maps (or
+        rows of maps) pass through."""
+        while len(bias.shape) < rank:
+            bias = ops.expand_dims(bias, 1)
+        return bias
 
     def gate(self, x):
         """`tanh(f) ⊙ σ(g)`, halves taken inside each colour group.
@@ -186,11 +198,12 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         """`(v_pre, v')` along row `r`, `(N, W, 2F)` and `(N, W, F)`.
 
         `v_cache` is the vertical input zero-padded by the vertical
-        kernel's `padding_size`, complete up to row `r`.
+        kernel's `padding_size`, complete up to row `r`; `conditional` is
+        a vector `(N, D)` or row `r` of the conditioning map `(N, W, D)`.
         """
         v_pre = self.vertical.call_at_row(v_cache, r)
         if self.conditional_dims:
-            v_pre = v_pre + self.condition_v(conditional)[:, None, :]
+            v_pre = v_pre + self._spread(self.condition_v(conditional), 3)
         return v_pre, self.gate(v_pre)
 
     def horizontal_step(self, h_row, h_in, link_in, j, conditional=None):
@@ -198,7 +211,8 @@ class GatedPixelCNNBlock(keras.layers.Layer):
 
         `h_row` `(N, 1, W + 2*pad, C)` caches the horizontal input of the
         current row (padded); `h_in` `(N, C)` is the input at `j` and
-        `link_in` `(N, 2F)` the vertical pre-activation one row up.
+        `link_in` `(N, 2F)` the vertical pre-activation one row up;
+        `conditional` `(N, D)` is the vector, or the map at `(i, j)`.
         """
         pad = self.horizontal.padding_size[1]
         h_row = update_pixel(h_row, 0, j + pad, h_in)

@@ -44,6 +44,16 @@ MODELS = {
         kernel_size=3,
         conditional_shape=(2,),
     ),
+    "gated_pixel_cnn_spatial_conditional": lambda: models.GatedPixelCNN(
+        (5, 6, 1),
+        num_levels=4,
+        filters=4,
+        num_layers=2,
+        kernel_size=3,
+        num_classes=3,
+        spatial_conditioning=True,
+        conditioning_filters=4,
+    ),
     "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
         (5, 6, 3),
         num_levels=8,

@@ -1,15 +1,21 @@
-"""Class- and vector-conditional Gated PixelCNN (location-independent)."""
+"""Class- and vector-conditional Gated PixelCNN: per-image bias `V h`
+(location-independent) and spatial maps `V * m(h)` (location-dependent)."""
 
 import keras
 import numpy as np
 import pytest
 
+from kerpix import layers
 from kerpix import models
 from kerpix import sampling
 from kerpix import testing
 
+SPATIAL = pytest.mark.parametrize(
+    "spatial", [False, True], ids=["bias", "spatial"]
+)
 
-def class_model(colors=1, levels=4):
+
+def class_model(colors=1, levels=4, spatial=False):
     return models.GatedPixelCNN(
         (5, 5, colors),
         num_levels=levels,
@@ -18,6 +24,8 @@ def class_model(colors=1, levels=4):
         kernel_size=3,
         first_kernel_size=3,
         num_classes=3,
+        spatial_conditioning=spatial,
+        conditioning_filters=4,
     )
 
 
@@ -25,9 +33,10 @@ def images(n=6, colors=1, levels=4, seed=0):
     return np.random.default_rng(seed).integers(0, levels, (n, 5, 5, colors))
 
 
+@SPATIAL
 @pytest.mark.parametrize("colors", [1, 3])
-def test_causality_is_unchanged_by_conditioning(colors):
-    model = class_model(colors)
+def test_causality_is_unchanged_by_conditioning(colors, spatial):
+    model = class_model(colors, spatial=spatial)
     shape = (5, 5, colors)
     labels = np.arange(16) % 3
     for site in [(3, 2, 0), (3, 2, colors - 1)]:
@@ -40,7 +49,8 @@ def test_causality_is_unchanged_by_conditioning(colors):
         )
 
 
-def test_step_interface_with_a_condition_vector():
+@SPATIAL
+def test_step_interface_with_a_condition_vector(spatial):
     backbone = models.GatedPixelCNNBackbone(
         (4, 5, 3),
         filters=6,
@@ -48,11 +58,14 @@ def test_step_interface_with_a_condition_vector():
         kernel_size=3,
         first_kernel_size=3,
         conditional_dims=4,
+        spatial_conditioning=spatial,
+        conditioning_filters=3,
     )
     testing.assert_step_matches_call(backbone)
 
 
-def test_normalized_for_every_class():
+@SPATIAL
+def test_normalized_for_every_class(spatial):
     model = models.GatedPixelCNN(
         (2, 2, 1),
         num_levels=2,
@@ -61,6 +74,7 @@ def test_normalized_for_every_class():
         kernel_size=3,
         first_kernel_size=3,
         num_classes=3,
+        spatial_conditioning=spatial,
     )
     for label in range(3):
         testing.assert_normalized(
@@ -72,8 +86,9 @@ def test_normalized_for_every_class():
         )
 
 
-def test_the_condition_changes_the_likelihood():
-    model = class_model()
+@SPATIAL
+def test_the_condition_changes_the_likelihood(spatial):
+    model = class_model(spatial=spatial)
     for w in model.weights:
         if "condition" in w.path:
             w.assign(np.random.default_rng(0).normal(size=w.shape) * 2)
@@ -83,9 +98,10 @@ def test_the_condition_changes_the_likelihood():
     assert np.abs(a - b).max() > 1e-3
 
 
+@SPATIAL
 @pytest.mark.parametrize("colors", [1, 3])
-def test_cached_equals_naive_with_labels(colors):
-    model = class_model(colors)
+def test_cached_equals_naive_with_labels(colors, spatial):
+    model = class_model(colors, spatial=spatial)
     noise = np.random.default_rng(2).random((4, 25, colors), "float32")
     labels = np.array([0, 1, 2, 1])
     a = sampling.RasterSampler()(
@@ -97,9 +113,10 @@ def test_cached_equals_naive_with_labels(colors):
     np.testing.assert_array_equal(a, b)
 
 
-def test_fit_with_labels_numpy_and_dataset_and_save(tmp_path):
+@SPATIAL
+def test_fit_with_labels_numpy_and_dataset_and_save(tmp_path, spatial):
     x, y = images(12), np.arange(12) % 3
-    model = class_model()
+    model = class_model(spatial=spatial)
     model.compile()
     history = model.fit(
         x, y, epochs=2, batch_size=4, verbose=0, validation_data=(x[:4], y[:4])
@@ -209,3 +226,33 @@ def test_vector_conditioning_and_bad_factory_arguments():
         r"`conditional_shape`\. Pass one of them\.",
     ):
         models.GatedPixelCNN((4, 4, 1), num_classes=3, conditional_shape=(2,))
+
+
+def test_spatial_conditioning_is_location_dependent():
+    # Each block adds V * s with s = m(h) a map: the conditioning term of a
+    # block differs from location to location (V h would be constant).
+    model = class_model(spatial=True)
+    backbone = model.backbone
+    s = backbone.conditioning(model.encode_conditional(np.array([1])))
+    term = keras.ops.convert_to_numpy(
+        backbone.blocks[1].condition_v(s)
+    ).reshape(-1, 8)
+    assert s.shape == (1, 5, 5, 4)
+    assert np.ptp(term, axis=0).min() > 1e-4
+
+
+def test_spatial_conditioning_bad_arguments():
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `spatial_conditioning`\. It maps "
+        r"the conditioning vectors to maps, so it needs conditional_dims\.",
+    ):
+        models.GatedPixelCNN((4, 4, 1), spatial_conditioning=True)
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `image_size`\. Expected \(height, "
+        r"width\), positive ints\. Received: image_size=\(4, 0\)",
+    ):
+        layers.SpatialConditioning((4, 0))
+    with pytest.raises(ValueError, match=r"num_upsamplings=-1"):
+        layers.SpatialConditioning((4, 4), num_upsamplings=-1)

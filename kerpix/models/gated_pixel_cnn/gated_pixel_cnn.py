@@ -15,10 +15,12 @@ def GatedPixelCNN(
     output_filters=None,
     num_classes=None,
     conditional_shape=None,
+    spatial_conditioning=False,
+    conditioning_filters=32,
     head="auto",
     name="gated_pixel_cnn",
 ):
-    """Gated PixelCNN density model (van den Oord et al. 2016), unconditional.
+    """Gated PixelCNN density model (van den Oord et al. 2016).
 
     Builds `ImageDensityModel(GatedPixelCNNBackbone(...), head)`; see the
     backbone for the architecture.
@@ -37,7 +39,14 @@ def GatedPixelCNN(
             bias to both stacks.
         conditional_shape: tuple `(D,)` or `None`. Condition on any vector
             (e.g. an embedding) instead of a class.
-        head: `"auto"`, `"categorical"`, `"bernoulli"` or a head instance.
+        spatial_conditioning: bool. Condition location-dependently: a
+            learned deconvolutional network maps the class/vector `h` to a
+            map `s = m(h)` of the image size and each block adds
+            `V * s` (paper eq. 5) instead of the per-image bias `V h`.
+            Defaults to `False`.
+        conditioning_filters: int. Channels of `s`. Defaults to `32`.
+        head: `"auto"`, `"categorical"`, `"bernoulli"`,
+            `"logistic_mixture"` or a head instance.
         name: str. Model name.
 
     Returns:
@@ -74,6 +83,8 @@ def GatedPixelCNN(
         first_kernel_size=first_kernel_size,
         output_filters=output_filters,
         conditional_dims=conditional_dims,
+        spatial_conditioning=spatial_conditioning,
+        conditioning_filters=conditioning_filters,
         name=f"{name}_backbone",
     )
     head = get_head(head, backbone.image_shape[-1], num_levels)

@@ -3,10 +3,12 @@ from keras import ops
 
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.pixels import update_row
 
@@ -14,7 +16,7 @@ from kerpix.ops.pixels import update_row
 @keras.saving.register_keras_serializable(package="kerpix")
 class GatedPixelCNNBackbone(Backbone):
     """Gated PixelCNN (van den Oord et al. 2016, "Conditional Image
-    Generation with PixelCNN Decoders"), unconditional.
+    Generation with PixelCNN Decoders"), optionally conditional.
 
     A first `GatedPixelCNNBlock` with a `first_kernel_size` kernel reads
     the image (horizontal mask "A"), `num_layers - 1` blocks with
@@ -33,8 +35,15 @@ class GatedPixelCNNBackbone(Backbone):
         output_filters: int. Width of the output 1×1 layer. Defaults to
             `filters`.
         conditional_dims: int or `None`. Size of the conditioning vector
-            (a one-hot class or any embedding) taken as a second input
-            `conditional_input`; every block adds `V c` to both stacks.
+            `h` (a one-hot class or any embedding) taken as a second input
+            `conditional_input`; every block adds `V h` to both stacks.
+        spatial_conditioning: bool. Map `h` to `s = m(h)` of the image's
+            height and width with a `SpatialConditioning` network first;
+            every block then adds the location-dependent `V * s`.
+            Defaults to `False`.
+        conditioning_filters: int. Channels of `s`. Defaults to `32`.
+        conditioning_upsamplings: int. Stride-2 upsamplings of the
+            network `m`. Defaults to `2`.
 
     Example:
 
@@ -56,11 +65,21 @@ class GatedPixelCNNBackbone(Backbone):
         first_kernel_size=7,
         output_filters=None,
         conditional_dims=None,
+        spatial_conditioning=False,
+        conditioning_filters=32,
+        conditioning_upsamplings=2,
         **kwargs,
     ):
         image_shape = validate_image_shape(image_shape)
         if conditional_dims is not None:
             validate_positive_int("conditional_dims", conditional_dims)
+        if spatial_conditioning and not conditional_dims:
+            raise ValueError(
+                "Invalid value for argument `spatial_conditioning`. It maps "
+                "the conditioning vectors to maps, so it needs "
+                "conditional_dims. Received: spatial_conditioning=True, "
+                f"conditional_dims={conditional_dims!r}"
+            )
         validate_positive_int("filters", filters)
         validate_positive_int("num_layers", num_layers)
         output_filters = output_filters or filters
@@ -70,13 +89,23 @@ class GatedPixelCNNBackbone(Backbone):
         validate_color_multiple("output_filters", output_filters, colors)
 
         # === Layers ===
+        conditioning = None
+        block_conditional_dims = conditional_dims
+        if spatial_conditioning:
+            conditioning = SpatialConditioning(
+                image_shape[:2],
+                conditioning_filters,
+                conditioning_upsamplings,
+                name="spatial_conditioning",
+            )
+            block_conditional_dims = conditioning_filters
         blocks = [
             GatedPixelCNNBlock(
                 filters,
                 first_kernel_size if i == 0 else kernel_size,
                 first=i == 0,
                 num_color_channels=colors,
-                conditional_dims=conditional_dims,
+                conditional_dims=block_conditional_dims,
                 name=f"gated_block_{i}",
             )
             for i in range(num_layers)
@@ -97,6 +126,8 @@ class GatedPixelCNNBackbone(Backbone):
                 shape=(conditional_dims,), name="conditional_input"
             )
             inputs, extra = [images, condition], (condition,)
+            if conditioning is not None:
+                extra = (conditioning(condition),)
         v, h = images, images
         for block in blocks:
             v, h = block((v, h) + extra)
@@ -105,6 +136,7 @@ class GatedPixelCNNBackbone(Backbone):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.blocks = blocks
         self.output_conv = output
+        self.conditioning = conditioning
 
         # === Config ===
         self.image_shape = image_shape
@@ -114,11 +146,15 @@ class GatedPixelCNNBackbone(Backbone):
         self.first_kernel_size = first_kernel_size
         self.output_filters = output_filters
         self.conditional_dims = conditional_dims
+        self.spatial_conditioning = spatial_conditioning
+        self.conditioning_filters = conditioning_filters
+        self.conditioning_upsamplings = conditioning_upsamplings
 
     # === Step interface (see `Backbone`) ===
     # State: the padded image, then per block the padded vertical input
     # (blocks >= 1), the current row of its horizontal input, and the
-    # vertical pre-activation of the row above (for the v→h link).
+    # vertical pre-activation of the row above (for the v→h link); last,
+    # with spatial conditioning, the map s = m(h), computed at pixel 0.
 
     def initial_state(self, batch_size):
         height, width, channels = self.image_shape
@@ -141,10 +177,26 @@ class GatedPixelCNNBackbone(Backbone):
             state.append(
                 ops.zeros((batch_size, width, 2 * self.filters), dtype)
             )
+        if self.spatial_conditioning:
+            state.append(
+                ops.zeros(
+                    (batch_size, height, width, self.conditioning_filters),
+                    dtype,
+                )
+            )
         return tuple(state)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         state = list(state)
+        condition = conditional_input
+        if self.spatial_conditioning:
+            # m(h) once per image, at its first pixel, then kept in the state.
+            state[-1] = ops.cond(
+                ops.logical_and(ops.equal(i, 0), ops.equal(j, 0)),
+                lambda: self.conditioning(conditional_input),
+                lambda: state[-1],
+            )
+            condition = read_pixel(state[-1], i, j)
         # A new row: the vertical stacks of the (complete) row above.
         state = ops.cond(
             ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
@@ -158,7 +210,7 @@ class GatedPixelCNNBackbone(Backbone):
         for k, block in enumerate(self.blocks):
             link_in = state[3 * k + 2][:, j]
             h, state[3 * k + 1] = block.horizontal_step(
-                state[3 * k + 1], h, link_in, j, conditional_input
+                state[3 * k + 1], h, link_in, j, condition
             )
         x = self.output_conv.call_pointwise(keras.activations.relu(h))
         return keras.activations.relu(x), tuple(state)
@@ -178,10 +230,11 @@ class GatedPixelCNNBackbone(Backbone):
         return tuple(state)
 
     def _vertical_rows(self, state, r, conditional_input=None):
+        condition = conditional_input
+        if self.spatial_conditioning:
+            condition = ops.take(state[-1], r, axis=1)  # row r of s
         for k, block in enumerate(self.blocks):
-            v_pre, v_out = block.vertical_row(
-                state[3 * k], r, conditional_input
-            )
+            v_pre, v_out = block.vertical_row(state[3 * k], r, condition)
             state[3 * k + 2] = v_pre
             if k + 1 < len(self.blocks):
                 ph, pw = self.blocks[k + 1].vertical.padding_size
@@ -201,6 +254,9 @@ class GatedPixelCNNBackbone(Backbone):
                 "first_kernel_size": self.first_kernel_size,
                 "output_filters": self.output_filters,
                 "conditional_dims": self.conditional_dims,
+                "spatial_conditioning": self.spatial_conditioning,
+                "conditioning_filters": self.conditioning_filters,
+                "conditioning_upsamplings": self.conditioning_upsamplings,
             }
         )
         return config
