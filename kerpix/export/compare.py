@@ -18,6 +18,18 @@ def assert_close_log_prob(expected, got, rtol, what):
     return diff
 
 
+def assert_close_codes(expected, got, what, atol=1e-4):
+    """An auto-encoder's exported codes against Keras's."""
+    expected, got = np.asarray(expected), np.asarray(got)
+    diff = float(np.max(np.abs(got - expected), initial=0.0))
+    if expected.shape != got.shape or not diff <= atol:
+        raise AssertionError(
+            f"{what}: codes differ from Keras by {diff:.3g} (shapes "
+            f"{expected.shape}, {got.shape}), more than atol={atol}."
+        )
+    return diff
+
+
 def assert_same_images(expected, got, what):
     """Samples from the same noise must be identical integers."""
     expected, got = np.asarray(expected), np.asarray(got)

@@ -7,6 +7,7 @@ import numpy as np
 
 from kerpix.export import signatures as sig
 from kerpix.export import tf_functions
+from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
@@ -15,7 +16,8 @@ OPSET = 17
 
 
 def export_onnx(model, path):
-    """Write `log_prob.onnx`, `sample_step.onnx` and `signature.json`.
+    """Write `log_prob.onnx`, `sample_step.onnx` and `signature.json`
+    (and `encode.onnx` for auto-encoders).
 
     `log_prob.onnx`: `images` int32 `[batch, H, W, C]` -> `log_prob`
     (nats) and `bits_per_dim`, float32 `[batch]`. `sample_step.onnx`: one
@@ -40,7 +42,7 @@ def export_onnx(model, path):
             tf_functions.sample_step_function(model),
             tf_functions.sample_step_specs(model),
         ),
-    ):
+    ) + _encode_function(model):
         proto, _ = tf2onnx.convert.from_function(
             fn, input_signature=specs, opset=OPSET
         )
@@ -62,6 +64,11 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
     Returns:
         The largest relative log_prob difference.
     """
+    if sig.has_encoder(model):
+        (codes,) = _session(path, "encode.onnx").run(
+            [sig.CODES], {sig.IMAGES: np.asarray(images, "int32")}
+        )
+        assert_close_codes(model.encode(images), codes, path)
     log_prob = _session(path, "log_prob.onnx")
     condition = example_conditions(model, len(images))
     feed = {sig.IMAGES: np.asarray(images, "int32")}
@@ -91,6 +98,18 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
     expected = model.sample(noise=noise, conditional_input=condition, verbose=0)
     assert_same_images(expected, canvas, f"{path} sample_step.onnx")
     return diff
+
+
+def _encode_function(model):
+    if not sig.has_encoder(model):
+        return ()
+    return (
+        (
+            "encode",
+            tf_functions.encode_function(model),
+            [tf_functions.image_spec(model, sig.IMAGES)],
+        ),
+    )
 
 
 def _session(path, filename):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from kerpix.export import signatures as sig
 from kerpix.export import tf_functions
+from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
@@ -53,6 +54,8 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
         "sample_step", tf_functions.sample_step_function(model)
     )
     archive.add_endpoint("sample", tf_functions.sample_function(model))
+    if sig.has_encoder(model):
+        archive.add_endpoint("encode", tf_functions.encode_function(model))
     archive.write_out(path, verbose=False)
     return path
 
@@ -78,6 +81,9 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         The largest relative log_prob difference.
     """
     loaded = load_saved_model(path)
+    if sig.has_encoder(model):
+        got = loaded.signatures["encode"](images=tf.constant(images, tf.int32))
+        assert_close_codes(model.encode(images), got[sig.CODES].numpy(), path)
     condition = example_conditions(model, len(images))
     feed = {sig.IMAGES: tf.constant(images, tf.int32)}
     if condition is not None:

@@ -17,6 +17,7 @@ POSITION = "position"
 NOISE = "noise"
 NEXT_CANVAS = "next_canvas"
 CONDITIONAL_INPUT = "conditional_input"
+CODES = "codes"
 # The image dtype of every endpoint: int32 holds any num_levels and is
 # what TF Serving's JSON integers decode to.
 IMAGE_DTYPE = "int32"
@@ -83,6 +84,17 @@ def signature(model):
     sample_inputs = [tensor(SEED, "int32", [])] + conditional
     if not conditional:
         sample_inputs.insert(0, tensor(NUM_SAMPLES, "int32", []))
+    endpoints = {}
+    if has_encoder(model):
+        endpoints["encode"] = {
+            "file": "encode.onnx",
+            "saved_model_signature": "encode",
+            "doc": "auto-encoder: the codes to pass as conditional_input",
+            "inputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
+            "outputs": [
+                tensor(CODES, "float32", ["batch", model.conditional_dims])
+            ],
+        }
     return {
         "format_version": 1,
         "kerpix_version": __version__,
@@ -143,8 +155,19 @@ def signature(model):
                 "inputs": sample_inputs,
                 "outputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
             },
+            **endpoints,
         },
     }
+
+
+def has_encoder(model):
+    """Whether `model` is an auto-encoder with an `encode` endpoint."""
+    return getattr(model, "encoder", None) is not None
+
+
+def encode_outputs(model, images):
+    """The `encode` endpoint's outputs: the codes of a batch of images."""
+    return {CODES: model.encoder(model.preprocessor(images))}
 
 
 def log_prob_outputs(model, images):

@@ -36,6 +36,14 @@ def log_prob_function(model):
     return tf.function(log_prob, input_signature=log_prob_specs(model))
 
 
+def encode_function(model):
+    """`encode(images) -> codes` of an auto-encoder."""
+    return tf.function(
+        lambda images: sig.encode_outputs(model, images),
+        input_signature=[image_spec(model, sig.IMAGES)],
+    )
+
+
 def sample_step_specs(model):
     specs = [
         image_spec(model, sig.CANVAS),

@@ -1,5 +1,6 @@
 """Backbones, the `ImageDensityModel` and one factory per model family."""
 
+from kerpix.models.auto_encoder_density_model import AutoEncoderDensityModel
 from kerpix.models.backbone import Backbone
 from kerpix.models.density_model import ImageDensityModel
 from kerpix.models.families import FAMILIES
@@ -10,4 +11,8 @@ from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
 )
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
+from kerpix.models.pixel_cnn_auto_encoder.image_encoder import ImageEncoder
+from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
+    PixelCNNAutoEncoder,
+)
 from kerpix.models.preprocessor import ImageQuantizer

@@ -67,6 +67,10 @@ class ImageDensityModel(keras.Model):
     (2, 8, 8, 1)
     """
 
+    # True when the conditioning is computed from the images themselves
+    # (an auto-encoder's codes): training data is then images only.
+    conditions_on_own_images = False
+
     def __init__(
         self, backbone, head, preprocessor=None, num_classes=None, **kwargs
     ):
@@ -107,7 +111,7 @@ class ImageDensityModel(keras.Model):
         )
         self.bits_per_dim_tracker = BitsPerDim(image_shape)
         input_shape = (None,) + image_shape
-        if conditional_dims:
+        if conditional_dims and not self.conditions_on_own_images:
             # Recorded as the build shape, which Keras uses to trace the
             # model (e.g. for SavedModel export): both inputs.
             input_shape = {

@@ -4,8 +4,15 @@ import inspect
 
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn import GatedPixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
+from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
+    PixelCNNAutoEncoder,
+)
 
-FAMILIES = {"gated_pixel_cnn": GatedPixelCNN, "pixel_cnn": PixelCNN}
+FAMILIES = {
+    "gated_pixel_cnn": GatedPixelCNN,
+    "pixel_cnn": PixelCNN,
+    "pixel_cnn_auto_encoder": PixelCNNAutoEncoder,
+}
 
 
 def build_model(family, image_shape, num_levels, **kwargs):

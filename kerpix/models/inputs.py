@@ -70,6 +70,17 @@ def validate_conditional(model, conditional_input, batch_size, argument):
         )
 
 
+def reject_conditional(conditional_input, argument):
+    """Models that compute their conditioning from the images take none."""
+    if conditional_input is not None:
+        raise ValueError(
+            f"Invalid value for argument `{argument}`. This model computes "
+            "its conditioning from the images (an auto-encoder's codes); "
+            f"pass images only. Received: {argument} of type "
+            f"{type(conditional_input).__name__}"
+        )
+
+
 def prepare_training_data(model, x, y, argument):
     """Check training data and pack any conditioning into the inputs.
 
@@ -78,6 +89,14 @@ def prepare_training_data(model, x, y, argument):
     `{"images", "conditional_input"}`.
     """
     label_argument = "y" if y is not None else "conditional_input"
+    packs = model.conditional_dims and not model.conditions_on_own_images
+
+    def check_labels(labels, batch_size, name):
+        if model.conditions_on_own_images:
+            reject_conditional(labels, name)
+        else:
+            validate_conditional(model, labels, batch_size, name)
+
     if hasattr(x, "element_spec"):  # a tf.data.Dataset
         if y is not None:
             raise ValueError(
@@ -106,10 +125,8 @@ def prepare_training_data(model, x, y, argument):
         images = first[0] if pairs else first
         labels = first[1] if pairs and len(first) > 1 else None
         validate_images(images, model.image_shape, model.num_levels, argument)
-        validate_conditional(
-            model, labels, images.shape[0], f"{argument} labels"
-        )
-        if model.conditional_dims:
+        check_labels(labels, images.shape[0], f"{argument} labels")
+        if packs:
             x = x.map(lambda i, c: {IMAGES: i, CONDITIONAL_INPUT: c})
         return x, None
     if x is None or hasattr(x, "__next__"):
@@ -121,7 +138,7 @@ def prepare_training_data(model, x, y, argument):
     else:
         images, labels = x, y
     validate_images(images, model.image_shape, model.num_levels, argument)
-    validate_conditional(model, labels, len(images), label_argument)
-    if model.conditional_dims:
+    check_labels(labels, len(images), label_argument)
+    if packs:
         return {IMAGES: images, CONDITIONAL_INPUT: labels}, None
     return images, None

@@ -54,6 +54,16 @@ MODELS = {
         spatial_conditioning=True,
         conditioning_filters=4,
     ),
+    "pixel_cnn_auto_encoder": lambda: models.PixelCNNAutoEncoder(
+        (4, 4, 1),
+        num_levels=2,
+        code_size=3,
+        filters=4,
+        num_layers=2,
+        kernel_size=3,
+        encoder_filters=4,
+        conditioning_filters=4,
+    ),
     "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
         (5, 6, 3),
         num_levels=8,
@@ -106,11 +116,16 @@ def test_saved_model_layout_signatures_and_log_prob(
 
     assert saved_model_path.endswith(os.path.join("pix", "3"))
     loaded = tf.saved_model.load(saved_model_path)
-    assert set(loaded.signatures) == {
-        "serving_default",
-        "sample",
-        "sample_step",
-    }
+    encoder = {"encode"} if hasattr(model, "encode") else set()
+    assert (
+        set(loaded.signatures)
+        == {
+            "serving_default",
+            "sample",
+            "sample_step",
+        }
+        | encoder
+    )
     fn = loaded.signatures["serving_default"]
     specs = fn.structured_input_signature[1]
     assert specs["images"].dtype == tf.int32
@@ -247,7 +262,7 @@ def test_check_fails_on_a_different_model(model, images, saved_model_path):
     other = model.from_config(model.get_config())
     # Untrained models are all near-uniform: make this one sharper.
     other.set_weights([5 * w for w in model.get_weights()])
-    with pytest.raises(AssertionError, match="differs from Keras"):
+    with pytest.raises(AssertionError, match="differs? from Keras"):
         check_saved_model(other, saved_model_path, images)
 
 
@@ -263,6 +278,34 @@ def test_bad_export_arguments(model, tmp_path):
         export_saved_model(model, str(tmp_path), version=0)
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `path`: no log_prob\.onnx in ",
+        match=r"Invalid value for argument `path`: no (log_prob|encode)\.onnx "
+        r"in ",
     ):
         check_onnx(model, str(tmp_path), np.zeros((1,) + model.image_shape))
+
+
+def test_auto_encoder_exports_its_encoder(tmp_path):
+    import onnxruntime
+    import tensorflow as tf
+
+    from kerpix.export import export_onnx
+    from kerpix.export import export_saved_model
+
+    model = MODELS["pixel_cnn_auto_encoder"]()
+    images = np.random.default_rng(0).integers(0, 2, (3, 4, 4, 1))
+    expected = model.encode(images)
+    path = export_saved_model(model, str(tmp_path / "sm"))
+    loaded = tf.saved_model.load(path)
+    codes = loaded.signatures["encode"](images=tf.constant(images, tf.int32))
+    np.testing.assert_allclose(codes["codes"].numpy(), expected, atol=1e-5)
+    onnx_dir = export_onnx(model, str(tmp_path / "onnx"))
+    session = onnxruntime.InferenceSession(
+        os.path.join(onnx_dir, "encode.onnx"),
+        providers=["CPUExecutionProvider"],
+    )
+    (codes,) = session.run(["codes"], {"images": images.astype("int32")})
+    np.testing.assert_allclose(codes, expected, atol=1e-5)
+    endpoint = read_json(os.path.join(onnx_dir, "signature.json"))["endpoints"][
+        "encode"
+    ]
+    assert endpoint["outputs"][0]["shape"] == ["batch", 3]
