@@ -44,8 +44,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check kerpix tests benchmarks export
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python benchmarks/likelihood.py --model pixelcnn --dataset dead_leaves --budget-minutes 1.5
-	$(BIN)/python benchmarks/likelihood.py --model gated_pixelcnn --dataset dead_leaves --budget-minutes 1.5
+	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5
 	$(BIN)/python benchmarks/sampling_speed.py
 	$(BIN)/python benchmarks/results_table.py
 

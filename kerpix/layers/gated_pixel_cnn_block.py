@@ -23,7 +23,10 @@ class GatedPixelCNNBlock(keras.layers.Layer):
     reads the image) and "B" afterwards, with R→G→B colour groups; the
     vertical stack reaches the horizontal one only shifted one row down.
     Together they cover every pixel above and to the left, unlike stacked
-    masked convolutions. The first block has no residual connection.
+    masked convolutions. The first block has no residual connection, so
+    the horizontal stream after block `n` is the sum of every block's
+    output `O * gate(h_pre)`: the skip outputs of the paper are that
+    stream, read once by the backbone's output layers.
 
     Args:
         filters: int. Channels `F` of each stack (a multiple of the colour

@@ -1,5 +1,6 @@
 """Training, evaluation and sampling runs (may import TensorFlow)."""
 
+from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
 from kerpix.training.train import evaluate
 from kerpix.training.train import sample

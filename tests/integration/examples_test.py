@@ -1,0 +1,56 @@
+"""The example scripts run end to end (tiny budgets; the README's figures
+come from the full commands in their docstrings)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.tensorflow_only, pytest.mark.large]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def run_example(name, shared_data_dir, tmp_path, *args):
+    output = tmp_path / f"{name}.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "examples", f"{name}.py"),
+            "--minutes=0.01",
+            "--num-train=128",
+            "--num-test=20",
+            f"--data-dir={shared_data_dir}",
+            f"--output={output}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert output.read_bytes().startswith(b"\x89PNG")
+    return result.stdout
+
+
+def test_class_conditional_mnist(shared_data_dir, tmp_path):
+    out = run_example(
+        "class_conditional_mnist",
+        shared_data_dir,
+        tmp_path,
+        "--samples-per-class=1",
+    )
+    assert "test NLL given the label:" in out
+    assert "true label for" in out
+
+
+def test_auto_encoder_mnist(shared_data_dir, tmp_path):
+    out = run_example(
+        "auto_encoder_mnist",
+        shared_data_dir,
+        tmp_path,
+        "--columns=3",
+        "--rows=1",
+    )
+    assert "test reconstruction NLL -log p(x | enc(x)):" in out
