@@ -3,4 +3,5 @@
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
+from kerpix.layers.row_lstm import RowLSTM
 from kerpix.layers.spatial_conditioning import SpatialConditioning

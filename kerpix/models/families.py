@@ -7,11 +7,13 @@ from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
     PixelCNNAutoEncoder,
 )
+from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 
 FAMILIES = {
     "gated_pixel_cnn": GatedPixelCNN,
     "pixel_cnn": PixelCNN,
     "pixel_cnn_auto_encoder": PixelCNNAutoEncoder,
+    "row_lstm_pixel_rnn": RowLSTMPixelRNN,
 }
 
 

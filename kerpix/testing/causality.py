@@ -105,9 +105,12 @@ def masked_conv_receptive_field(layers, image_shape, site):
     level of colour groups, independently of any Keras code.
 
     Args:
-        layers: list of `("conv", kernel_size, mask_type)` or
+        layers: list of `("conv", kernel_size, mask_type)`,
             `("residual", kernel_size)` (a 1×1-k×k-1×1 mask-B block with a
-            skip connection), first layer first.
+            skip connection), `("row_lstm", kernel_size, mask_type)` or
+            `("residual_row_lstm", kernel_size)` (a mask-B Row LSTM, then
+            a 1×1 mask-B projection, with a skip connection), first layer
+            first.
         image_shape: `(H, W, C)`.
         site: `(i, j, c)`.
 
@@ -120,6 +123,12 @@ def masked_conv_receptive_field(layers, image_shape, site):
     for layer in reversed(layers):
         if layer[0] == "conv":
             reach = _back_through_conv(reach, layer[1], layer[2], channels)
+        elif layer[0] == "row_lstm":
+            reach = _back_through_row_lstm(reach, layer[1], layer[2], channels)
+        elif layer[0] == "residual_row_lstm":
+            inner = _back_through_conv(reach, 1, "B", channels)
+            inner = _back_through_row_lstm(inner, layer[1], "B", channels)
+            reach = reach | inner
         else:
             inner = reach
             for kernel_size in (1, layer[1], 1):
@@ -139,6 +148,23 @@ def _back_through_conv(reach, kernel_size, mask_type, channels):
                 yy, xx = y + dy - kh // 2, x + dx - kw // 2
                 if 0 <= yy < height and 0 <= xx < width:
                     out[yy, xx] |= mask[dy, dx, :, g_out] > 0
+    return out
+
+
+def _back_through_row_lstm(reach, kernel_size, mask_type, channels):
+    # h_{y,x} (any group) needs the input row y through the 1×k masked
+    # convolution, and every group of h_{y-1} at columns x ± k//2 (and
+    # c_{y-1,x}, which needs the same): walk the rows bottom-up.
+    needed = reach.copy()
+    out = np.zeros_like(reach)
+    pad = kernel_size // 2
+    for y in reversed(range(reach.shape[0])):
+        row = np.zeros_like(reach)
+        row[y] = needed[y]
+        out |= _back_through_conv(row, (1, kernel_size), mask_type, channels)
+        if y > 0:
+            for x in np.flatnonzero(np.any(needed[y], axis=-1)):
+                needed[y - 1, max(x - pad, 0) : x + pad + 1, :] = True
     return out
 
 

@@ -64,6 +64,9 @@ MODELS = {
         encoder_filters=4,
         conditioning_filters=4,
     ),
+    "row_lstm_pixel_rnn_rgb": lambda: models.RowLSTMPixelRNN(
+        (4, 5, 3), num_levels=4, units=6, num_layers=2
+    ),
     "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
         (5, 6, 3),
         num_levels=8,

@@ -17,6 +17,9 @@ FAMILIES = {
         kernel_size=3,
         first_kernel_size=5,
     ),
+    "row_lstm_pixel_rnn": lambda shape, levels: models.RowLSTMPixelRNN(
+        shape, num_levels=levels, units=2 * shape[-1], num_layers=2
+    ),
     "gated_pixel_cnn_logistic_mixture": lambda shape, levels: (
         models.GatedPixelCNN(
             shape,

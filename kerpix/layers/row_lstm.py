@@ -1,0 +1,201 @@
+import keras
+import numpy as np
+from keras import ops
+
+from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class RowLSTM(keras.layers.Layer):
+    """Row LSTM of PixelRNN (van den Oord et al. 2016, §3.1): one row at a
+    time, top to bottom, every pixel of a row at once.
+
+    With `x_i` the input row `i` and `h_{i-1}`, `c_{i-1}` the states of
+    the row above (zeros above the image):
+
+        [o, f, i, g] = K^ss ⊛ h_{i-1} + K^is ⊛ x_i
+        c_i = σ(f) ⊙ c_{i-1} + σ(i) ⊙ tanh(g)
+        h_i = σ(o) ⊙ tanh(c_i)
+
+    `K^is` is a 1×k masked convolution along the row (mask "B" by default,
+    R→G→B colour groups), computed for the whole input at once; `K^ss` an
+    unmasked 1×k convolution of the row above. The receptive field is a
+    triangle above the pixel, plus the row to its left. The scan over the
+    `H` rows (static) is unrolled into the graph: one LSTM cell per row,
+    every column at once, no per-pixel ops; it exports to SavedModel and
+    ONNX as plain operations. (`keras.ops.scan` with a tuple carry failed
+    to trace under the TensorFlow backend in Keras 3.15.)
+
+    Args:
+        units: int. Hidden units `h` (a multiple of the colour channels).
+        kernel_size: int. Odd width `k` of both convolutions. Defaults to
+            `3`.
+        mask_type: `"A"` or `"B"`: whether `K^is` may read the current
+            pixel's own colour group. Defaults to `"B"`.
+        num_color_channels: int. Defaults to `1`.
+
+    Call arguments:
+        inputs: `(N, H, W, C_in)`.
+
+    Output:
+        Hidden states `(N, H, W, units)`.
+
+    Example:
+
+    >>> lstm = kerpix.layers.RowLSTM(4)
+    >>> tuple(lstm(np.zeros((2, 5, 6, 3))).shape)
+    (2, 5, 6, 4)
+
+    References:
+        - [van den Oord et al., 2016](https://arxiv.org/abs/1601.06759)
+    """
+
+    def __init__(
+        self,
+        units,
+        kernel_size=3,
+        mask_type="B",
+        num_color_channels=1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if (
+            not isinstance(units, int)
+            or units < 1
+            or units % num_color_channels
+        ):
+            raise ValueError(
+                "Invalid value for argument `units`. Expected a positive "
+                f"multiple of num_color_channels={num_color_channels}. "
+                f"Received: units={units!r}"
+            )
+        if not isinstance(kernel_size, int) or kernel_size % 2 == 0:
+            raise ValueError(
+                "Invalid value for argument `kernel_size`. Expected an odd "
+                f"int. Received: kernel_size={kernel_size!r}"
+            )
+        self.units = units
+        self.kernel_size = kernel_size
+        self.mask_type = mask_type
+        self.num_color_channels = num_color_channels
+        self.input_to_state = MaskedConv2D(
+            4 * units,
+            (1, kernel_size),
+            mask_type=mask_type,
+            num_color_channels=num_color_channels,
+            name="input_to_state",
+            dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        self.input_to_state.build(input_shape)
+        self.state_kernel = self.add_weight(
+            shape=(self.kernel_size, self.units, 4 * self.units),
+            initializer="glorot_uniform",
+            name="state_to_state_kernel",
+        )
+
+    # === Gates ===
+
+    @property
+    def _gate_order(self):
+        # The masked convolution's 4h outputs come in colour groups, each
+        # [o, f, i, g] of h/C units; reorder to [o | f | i | g], each in
+        # colour-group order, so unit k of every gate belongs to one group.
+        colors = self.num_color_channels
+        per = self.units // colors
+        return np.array(
+            [
+                c * 4 * per + gate * per + k
+                for gate in range(4)
+                for c in range(colors)
+                for k in range(per)
+            ],
+            "int32",
+        )
+
+    def _cell(self, z, c_prev):
+        """`(h, c)` from pre-activations `z` `(…, 4h)` and `c_{i-1}`."""
+        if self.num_color_channels > 1:
+            z = ops.take(z, self._gate_order, axis=-1)
+        o, f, i, g = ops.split(z, 4, axis=-1)
+        c = ops.sigmoid(f) * c_prev + ops.sigmoid(i) * ops.tanh(g)
+        return ops.sigmoid(o) * ops.tanh(c), c
+
+    def _state_to_state(self, h_prev):
+        """`K^ss ⊛ h_{i-1}` along a row: `(N, W, h)` -> `(N, W, 4h)`."""
+        pad = self.kernel_size // 2
+        width = h_prev.shape[1]
+        padded = ops.pad(h_prev, ((0, 0), (pad, pad), (0, 0)))
+        windows = ops.stack(
+            [padded[:, t : t + width] for t in range(self.kernel_size)],
+            axis=2,
+        )
+        kernel = ops.cast(self.state_kernel, self.compute_dtype)
+        return ops.einsum("nwku,kud->nwd", windows, kernel)
+
+    def call(self, inputs):
+        z = self.input_to_state(inputs)  # (N, H, W, 4h), all rows at once
+        rows = ops.split(z, z.shape[1], axis=1)
+        h = ops.zeros_like(rows[0][:, 0, :, : self.units])
+        c = h
+        hidden = []
+        for z_row in rows:  # one cell per row, every column at once
+            h, c = self._cell(z_row[:, 0] + self._state_to_state(h), c)
+            hidden.append(h)
+        return ops.stack(hidden, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    # === Step-wise computation, for cached sampling ===
+
+    def initial_cache(self, batch_size, height, width, input_channels):
+        """Zero caches: the padded input, `h` with a zero row above the
+        image and padded columns, and `c` with a zero row above."""
+        pad = self.kernel_size // 2
+        dtype = self.compute_dtype
+        return (
+            ops.zeros(
+                (batch_size, height, width + 2 * pad, input_channels), dtype
+            ),
+            ops.zeros(
+                (batch_size, height + 1, width + 2 * pad, self.units), dtype
+            ),
+            ops.zeros((batch_size, height + 1, width, self.units), dtype),
+        )
+
+    def step(self, cache, x, i, j):
+        """Hidden state `(N, h)` at `(i, j)` from the input there `(N, C)`.
+
+        Returns `(h, cache)`; the row above must be complete in the cache.
+        """
+        inputs, h_cache, c_cache = cache
+        pad = self.kernel_size // 2
+        inputs = update_pixel(inputs, i, j + pad, x)
+        z = self.input_to_state.call_at_pixel(inputs, i, j)
+        batch = ops.shape(h_cache)[0]
+        # Row i of the caches holds row i - 1 of the image.
+        window = ops.slice(
+            h_cache, (0, i, j, 0), (batch, 1, self.kernel_size, self.units)
+        )
+        kernel = ops.cast(self.state_kernel, self.compute_dtype)
+        z = z + ops.einsum("nku,kud->nd", window[:, 0], kernel)
+        h, c = self._cell(z, read_pixel(c_cache, i, j))
+        h_cache = update_pixel(h_cache, i + 1, j + pad, h)
+        c_cache = update_pixel(c_cache, i + 1, j, c)
+        return h, (inputs, h_cache, c_cache)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "kernel_size": self.kernel_size,
+                "mask_type": self.mask_type,
+                "num_color_channels": self.num_color_channels,
+            }
+        )
+        return config

@@ -1,0 +1,169 @@
+import keras
+
+from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.layers.row_lstm import RowLSTM
+from kerpix.models.backbone import Backbone
+from kerpix.models.backbone import validate_color_multiple
+from kerpix.models.backbone import validate_image_shape
+from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import update_pixel
+
+LSTM_LAYERS = {"row_lstm": RowLSTM}
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class PixelRNNBackbone(Backbone):
+    """PixelRNN (van den Oord et al. 2016, "Pixel Recurrent Neural
+    Networks") with residual LSTM layers (paper Fig. 5).
+
+    A 7×7 mask-A convolution to `2h` features, then `num_layers` residual
+    blocks `x + P_{1×1,B}(LSTM(x))` whose LSTM has `h = units` hidden
+    units and a mask-B input-to-state convolution, then ReLU, a 1×1 mask-B
+    convolution to `output_filters` and ReLU; the head adds the last 1×1
+    layer. Colours are split into R→G→B groups throughout.
+
+    Args:
+        image_shape: tuple `(H, W, C)`.
+        units: int. Hidden units `h` of each LSTM (paper: 16 for binarized
+            MNIST, 128 for CIFAR-10). Defaults to `16`.
+        num_layers: int. LSTM layers (paper: 7 for MNIST, 12 for
+            CIFAR-10). Defaults to `7`.
+        lstm: `"row_lstm"`. Defaults to `"row_lstm"`.
+        kernel_size: int. Width of the Row LSTM's convolutions. Defaults
+            to `3`.
+        first_kernel_size: int. Defaults to `7`.
+        output_filters: int. Defaults to `2 * units`.
+
+    Example:
+
+    >>> backbone = kerpix.models.PixelRNNBackbone((6, 6, 1), units=4,
+    ...                                          num_layers=2)
+    >>> tuple(backbone(np.zeros((2, 6, 6, 1))).shape)
+    (2, 6, 6, 8)
+
+    References:
+        - [van den Oord et al., 2016](https://arxiv.org/abs/1601.06759)
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        units=16,
+        num_layers=7,
+        lstm="row_lstm",
+        kernel_size=3,
+        first_kernel_size=7,
+        output_filters=None,
+        **kwargs,
+    ):
+        image_shape = validate_image_shape(image_shape)
+        validate_positive_int("units", units)
+        validate_positive_int("num_layers", num_layers)
+        if lstm not in LSTM_LAYERS:
+            raise ValueError(
+                "Invalid value for argument `lstm`. Expected one of "
+                f"{sorted(LSTM_LAYERS)}. Received: lstm={lstm!r}"
+            )
+        output_filters = output_filters or 2 * units
+        colors = image_shape[-1]
+        validate_color_multiple("units", units, colors)
+        validate_color_multiple("output_filters", output_filters, colors)
+        masked = dict(num_color_channels=colors)
+
+        # === Layers ===
+        first = MaskedConv2D(
+            2 * units, first_kernel_size, mask_type="A", name="first", **masked
+        )
+        lstms = [
+            LSTM_LAYERS[lstm](
+                units, kernel_size, mask_type="B", name=f"lstm_{k}", **masked
+            )
+            for k in range(num_layers)
+        ]
+        projections = [
+            MaskedConv2D(
+                2 * units, 1, mask_type="B", name=f"projection_{k}", **masked
+            )
+            for k in range(num_layers)
+        ]
+        output = MaskedConv2D(
+            output_filters, 1, mask_type="B", name="output_conv", **masked
+        )
+
+        # === Functional Model ===
+        images = keras.Input(shape=image_shape, name="images")
+        x = first(images)
+        for lstm_layer, projection in zip(lstms, projections):
+            x = x + projection(lstm_layer(x))
+        outputs = keras.activations.relu(output(keras.activations.relu(x)))
+        super().__init__(inputs=images, outputs=outputs, **kwargs)
+        self.first = first
+        self.lstms = lstms
+        self.projections = projections
+        self.output_conv = output
+
+        # === Config ===
+        self.image_shape = image_shape
+        self.units = units
+        self.num_layers = num_layers
+        self.lstm = lstm
+        self.kernel_size = kernel_size
+        self.first_kernel_size = first_kernel_size
+        self.output_filters = output_filters
+
+    # === Step interface (see `Backbone`) ===
+    # State: the padded image, then each LSTM's caches (its padded input
+    # and its h and c maps, whose row i holds image row i - 1).
+
+    def initial_state(self, batch_size):
+        height, width, channels = self.image_shape
+        ph, pw = self.first.padding_size
+        state = [
+            keras.ops.zeros(
+                (batch_size, height + 2 * ph, width + 2 * pw, channels),
+                self.compute_dtype,
+            )
+        ]
+        for lstm_layer in self.lstms:
+            state.extend(
+                lstm_layer.initial_cache(
+                    batch_size, height, width, 2 * self.units
+                )
+            )
+        return tuple(state)
+
+    def step(self, state, pixel, i, j, conditional_input=None):
+        state = list(self.commit(state, pixel, i, j))
+        x = self.first.call_at_pixel(state[0], i, j)
+        for k, (lstm_layer, projection) in enumerate(
+            zip(self.lstms, self.projections)
+        ):
+            cache = tuple(state[1 + 3 * k : 4 + 3 * k])
+            h, cache = lstm_layer.step(cache, x, i, j)
+            state[1 + 3 * k : 4 + 3 * k] = cache
+            x = x + projection.call_pointwise(h)
+        x = self.output_conv.call_pointwise(keras.activations.relu(x))
+        return keras.activations.relu(x), tuple(state)
+
+    def commit(self, state, pixel, i, j):
+        # The LSTM caches at (i, j) are final after the last colour pass
+        # (no feature sees the sub-pixel of its own group): only the image
+        # needs the completed pixel.
+        ph, pw = self.first.padding_size
+        image = update_pixel(state[0], i + ph, j + pw, pixel)
+        return (image,) + tuple(state[1:])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "image_shape": self.image_shape,
+                "units": self.units,
+                "num_layers": self.num_layers,
+                "lstm": self.lstm,
+                "kernel_size": self.kernel_size,
+                "first_kernel_size": self.first_kernel_size,
+                "output_filters": self.output_filters,
+            }
+        )
+        return config
