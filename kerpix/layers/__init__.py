@@ -1,5 +1,6 @@
 """Causal building blocks, one per file; `keras` and `keras.ops` only."""
 
+from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock

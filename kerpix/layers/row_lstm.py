@@ -1,7 +1,7 @@
 import keras
-import numpy as np
 from keras import ops
 
+from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
@@ -97,32 +97,8 @@ class RowLSTM(keras.layers.Layer):
             name="state_to_state_kernel",
         )
 
-    # === Gates ===
-
-    @property
-    def _gate_order(self):
-        # The masked convolution's 4h outputs come in colour groups, each
-        # [o, f, i, g] of h/C units; reorder to [o | f | i | g], each in
-        # colour-group order, so unit k of every gate belongs to one group.
-        colors = self.num_color_channels
-        per = self.units // colors
-        return np.array(
-            [
-                c * 4 * per + gate * per + k
-                for gate in range(4)
-                for c in range(colors)
-                for k in range(per)
-            ],
-            "int32",
-        )
-
     def _cell(self, z, c_prev):
-        """`(h, c)` from pre-activations `z` `(…, 4h)` and `c_{i-1}`."""
-        if self.num_color_channels > 1:
-            z = ops.take(z, self._gate_order, axis=-1)
-        o, f, i, g = ops.split(z, 4, axis=-1)
-        c = ops.sigmoid(f) * c_prev + ops.sigmoid(i) * ops.tanh(g)
-        return ops.sigmoid(o) * ops.tanh(c), c
+        return lstm_cell(z, c_prev, self.units, self.num_color_channels)
 
     def _state_to_state(self, h_prev):
         """`K^ss ⊛ h_{i-1}` along a row: `(N, W, h)` -> `(N, W, 4h)`."""
@@ -151,6 +127,8 @@ class RowLSTM(keras.layers.Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     # === Step-wise computation, for cached sampling ===
+
+    cache_size = 3
 
     def initial_cache(self, batch_size, height, width, input_channels):
         """Zero caches: the padded input, `h` with a zero row above the

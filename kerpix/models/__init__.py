@@ -15,6 +15,7 @@ from kerpix.models.pixel_cnn_auto_encoder.image_encoder import ImageEncoder
 from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
     PixelCNNAutoEncoder,
 )
+from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer

@@ -7,12 +7,14 @@ from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
     PixelCNNAutoEncoder,
 )
+from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 
 FAMILIES = {
     "gated_pixel_cnn": GatedPixelCNN,
     "pixel_cnn": PixelCNN,
     "pixel_cnn_auto_encoder": PixelCNNAutoEncoder,
+    "diagonal_bilstm_pixel_rnn": DiagonalBiLSTMPixelRNN,
     "row_lstm_pixel_rnn": RowLSTMPixelRNN,
 }
 

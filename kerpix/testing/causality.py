@@ -109,8 +109,9 @@ def masked_conv_receptive_field(layers, image_shape, site):
             `("residual", kernel_size)` (a 1×1-k×k-1×1 mask-B block with a
             skip connection), `("row_lstm", kernel_size, mask_type)` or
             `("residual_row_lstm", kernel_size)` (a mask-B Row LSTM, then
-            a 1×1 mask-B projection, with a skip connection), first layer
-            first.
+            a 1×1 mask-B projection, with a skip connection),
+            `("diagonal_bilstm", mask_type)` or
+            `("residual_diagonal_bilstm",)`, first layer first.
         image_shape: `(H, W, C)`.
         site: `(i, j, c)`.
 
@@ -125,6 +126,12 @@ def masked_conv_receptive_field(layers, image_shape, site):
             reach = _back_through_conv(reach, layer[1], layer[2], channels)
         elif layer[0] == "row_lstm":
             reach = _back_through_row_lstm(reach, layer[1], layer[2], channels)
+        elif layer[0] == "diagonal_bilstm":
+            reach = _back_through_diagonal_bilstm(reach, layer[1], channels)
+        elif layer[0] == "residual_diagonal_bilstm":
+            inner = _back_through_conv(reach, 1, "B", channels)
+            inner = _back_through_diagonal_bilstm(inner, "B", channels)
+            reach = reach | inner
         elif layer[0] == "residual_row_lstm":
             inner = _back_through_conv(reach, 1, "B", channels)
             inner = _back_through_row_lstm(inner, layer[1], "B", channels)
@@ -165,6 +172,31 @@ def _back_through_row_lstm(reach, kernel_size, mask_type, channels):
         if y > 0:
             for x in np.flatnonzero(np.any(needed[y], axis=-1)):
                 needed[y - 1, max(x - pad, 0) : x + pad + 1, :] = True
+    return out
+
+
+def _back_through_diagonal_bilstm(reach, mask_type, channels):
+    # Output (y, x, g) = h_L(y, x, g) + h_R(y - 1, x). h_L(y, x) reads its
+    # input through a 1×1 masked convolution and every group of h_L at
+    # (y, x - 1) and (y - 1, x): all of the up-left quadrant. h_R(y, x)
+    # reads every group of its input and h_R at (y, x + 1) and (y - 1, x):
+    # the up-right quadrant.
+    height, width, _ = reach.shape
+    out = np.zeros_like(reach)
+    own = np.zeros_like(reach)  # h_L groups needed at the sites themselves
+    left_all = np.zeros((height, width), bool)  # h_L, every group
+    right_all = np.zeros((height, width), bool)  # h_R, every group
+    for y, x, g in np.argwhere(reach):
+        own[y, x, g] = True
+        left_all[: y + 1, : x + 1] = True
+        left_all[y, x] = False
+        if y > 0:
+            right_all[:y, x:] = True
+    own[left_all] = True
+    mask = causal_mask(1, mask_type, channels, channels, channels)[0, 0]
+    for y, x, g in np.argwhere(own):
+        out[y, x] |= mask[:, g] > 0
+    out[right_all] = True
     return out
 
 

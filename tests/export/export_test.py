@@ -67,6 +67,9 @@ MODELS = {
     "row_lstm_pixel_rnn_rgb": lambda: models.RowLSTMPixelRNN(
         (4, 5, 3), num_levels=4, units=6, num_layers=2
     ),
+    "diagonal_bilstm_pixel_rnn_rgb": lambda: models.DiagonalBiLSTMPixelRNN(
+        (4, 5, 3), num_levels=4, units=6, num_layers=2
+    ),
     "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
         (5, 6, 3),
         num_levels=8,

@@ -5,21 +5,32 @@ import pytest
 from kerpix import models
 from kerpix import testing
 
+LSTMS = ["row_lstm", "diagonal_bilstm"]
+FACTORIES = {
+    "row_lstm": models.RowLSTMPixelRNN,
+    "diagonal_bilstm": models.DiagonalBiLSTMPixelRNN,
+}
 
-def layers_of(num_layers):
-    return (
-        [("conv", 7, "A")]
-        + [("residual_row_lstm", 3)] * num_layers
-        + [("conv", 1, "B")]
+
+def layers_of(num_layers, lstm="row_lstm"):
+    block = (
+        ("residual_row_lstm", 3)
+        if lstm == "row_lstm"
+        else ("residual_diagonal_bilstm",)
     )
+    return [("conv", 7, "A")] + [block] * num_layers + [("conv", 1, "B")]
 
 
 class TestRowLSTMBackbone:
     colors = 1
+    lstm = "row_lstm"
 
     def make_backbone(self):
         return models.PixelRNNBackbone(
-            (6, 7, self.colors), units=2 * self.colors, num_layers=2
+            (6, 7, self.colors),
+            units=2 * self.colors,
+            num_layers=2,
+            lstm=self.lstm,
         )
 
     def test_gradient_causality_with_exact_receptive_field(self):
@@ -27,7 +38,7 @@ class TestRowLSTMBackbone:
         shape = (6, 7, self.colors)
         for site in [(3, 3, 0), (3, 3, self.colors - 1), (5, 6, 0), (0, 1, 0)]:
             expected = testing.masked_conv_receptive_field(
-                layers_of(2), shape, site
+                layers_of(2, self.lstm), shape, site
             )
             testing.assert_causal(backbone, shape, site, expected=expected)
 
@@ -42,36 +53,46 @@ class TestRowLSTMBackboneRGB(TestRowLSTMBackbone):
     colors = 3
 
 
+class TestDiagonalBiLSTMBackbone(TestRowLSTMBackbone):
+    lstm = "diagonal_bilstm"
+
+
+class TestDiagonalBiLSTMBackboneRGB(TestRowLSTMBackbone):
+    colors = 3
+    lstm = "diagonal_bilstm"
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
 @pytest.mark.parametrize("colors", [1, 3])
-def test_full_model_gradient_causality(colors):
-    model = models.RowLSTMPixelRNN(
+def test_full_model_gradient_causality(colors, lstm):
+    model = FACTORIES[lstm](
         (5, 6, colors), num_levels=4, units=2 * colors, num_layers=2
     )
     shape = (5, 6, colors)
     for site in [(3, 2, 0), (4, 5, colors - 1)]:
         expected = testing.masked_conv_receptive_field(
-            layers_of(2) + [("conv", 1, "B")], shape, site
+            layers_of(2, lstm) + [("conv", 1, "B")], shape, site
         )
         testing.assert_causal(
             model.compute_params, shape, site, expected=expected
         )
 
 
+@pytest.mark.parametrize("lstm", LSTMS)
 @pytest.mark.parametrize(
     "shape, levels", [((2, 2, 1), 2), ((1, 2, 3), 3), ((2, 2, 1), 3)]
 )
-def test_normalized_by_enumeration(shape, levels):
-    model = models.RowLSTMPixelRNN(
+def test_normalized_by_enumeration(shape, levels, lstm):
+    model = FACTORIES[lstm](
         shape, num_levels=levels, units=2 * shape[-1], num_layers=2
     )
     testing.assert_normalized(model.log_prob, shape, levels)
 
 
-def test_fit_evaluate_sample_and_keras_file_round_trip(tmp_path):
+@pytest.mark.parametrize("lstm", LSTMS)
+def test_fit_evaluate_sample_and_keras_file_round_trip(tmp_path, lstm):
     images = np.tile(np.arange(6) % 2, (32, 6, 1))[..., None]
-    model = models.RowLSTMPixelRNN(
-        (6, 6, 1), num_levels=2, units=8, num_layers=2
-    )
+    model = FACTORIES[lstm]((6, 6, 1), num_levels=2, units=8, num_layers=2)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(images, epochs=5, batch_size=8, verbose=0)
     losses = history.history["loss"]
@@ -89,7 +110,7 @@ def test_bad_arguments():
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `lstm`\. Expected one of "
-        r"\['row_lstm'\]\. Received: lstm='gru'",
+        r"\['diagonal_bilstm', 'row_lstm'\]\. Received: lstm='gru'",
     ):
         models.PixelRNNBackbone((4, 4, 1), lstm="gru")
     with pytest.raises(ValueError, match=r"`units`.*multiple of 3"):

@@ -20,6 +20,11 @@ FAMILIES = {
     "row_lstm_pixel_rnn": lambda shape, levels: models.RowLSTMPixelRNN(
         shape, num_levels=levels, units=2 * shape[-1], num_layers=2
     ),
+    "diagonal_bilstm_pixel_rnn": lambda shape, levels: (
+        models.DiagonalBiLSTMPixelRNN(
+            shape, num_levels=levels, units=2 * shape[-1], num_layers=2
+        )
+    ),
     "gated_pixel_cnn_logistic_mixture": lambda shape, levels: (
         models.GatedPixelCNN(
             shape,

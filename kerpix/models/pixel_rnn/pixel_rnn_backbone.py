@@ -1,5 +1,7 @@
 import keras
+from keras import ops
 
+from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
@@ -8,7 +10,7 @@ from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import update_pixel
 
-LSTM_LAYERS = {"row_lstm": RowLSTM}
+LSTM_LAYERS = {"row_lstm": RowLSTM, "diagonal_bilstm": DiagonalBiLSTM}
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -28,8 +30,10 @@ class PixelRNNBackbone(Backbone):
             MNIST, 128 for CIFAR-10). Defaults to `16`.
         num_layers: int. LSTM layers (paper: 7 for MNIST, 12 for
             CIFAR-10). Defaults to `7`.
-        lstm: `"row_lstm"`. Defaults to `"row_lstm"`.
-        kernel_size: int. Width of the Row LSTM's convolutions. Defaults
+        lstm: `"row_lstm"` (`RowLSTM`) or `"diagonal_bilstm"`
+            (`DiagonalBiLSTM`). Defaults to `"row_lstm"`.
+        kernel_size: int. Width of the Row LSTM's convolutions (unused by
+            the Diagonal BiLSTM, whose kernels are 1×1 and 2×1). Defaults
             to `3`.
         first_kernel_size: int. Defaults to `7`.
         output_filters: int. Defaults to `2 * units`.
@@ -74,9 +78,10 @@ class PixelRNNBackbone(Backbone):
         first = MaskedConv2D(
             2 * units, first_kernel_size, mask_type="A", name="first", **masked
         )
+        sizes = {"kernel_size": kernel_size} if lstm == "row_lstm" else {}
         lstms = [
             LSTM_LAYERS[lstm](
-                units, kernel_size, mask_type="B", name=f"lstm_{k}", **masked
+                units, mask_type="B", name=f"lstm_{k}", **sizes, **masked
             )
             for k in range(num_layers)
         ]
@@ -112,8 +117,8 @@ class PixelRNNBackbone(Backbone):
         self.output_filters = output_filters
 
     # === Step interface (see `Backbone`) ===
-    # State: the padded image, then each LSTM's caches (its padded input
-    # and its h and c maps, whose row i holds image row i - 1).
+    # State: the padded image, then each LSTM's caches (`cache_size`
+    # tensors: its input and its h and c maps, see the layer).
 
     def initial_state(self, batch_size):
         height, width, channels = self.image_shape
@@ -132,15 +137,34 @@ class PixelRNNBackbone(Backbone):
             )
         return tuple(state)
 
+    def _cache_slices(self):
+        start = 1
+        for lstm_layer in self.lstms:
+            yield slice(start, start + lstm_layer.cache_size)
+            start += lstm_layer.cache_size
+
+    def _reverse_rows(self, state, r):
+        # Diagonal BiLSTM: the right-to-left states of the finished row r.
+        state = list(state)
+        for lstm_layer, part in zip(self.lstms, self._cache_slices()):
+            state[part] = lstm_layer.reverse_row(tuple(state[part]), r)
+        return tuple(state)
+
     def step(self, state, pixel, i, j, conditional_input=None):
-        state = list(self.commit(state, pixel, i, j))
+        state = self.commit(state, pixel, i, j)
+        if self.lstm == "diagonal_bilstm":
+            state = ops.cond(
+                ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
+                lambda: self._reverse_rows(state, i - 1),
+                lambda: tuple(state),
+            )
+        state = list(state)
         x = self.first.call_at_pixel(state[0], i, j)
-        for k, (lstm_layer, projection) in enumerate(
-            zip(self.lstms, self.projections)
+        for lstm_layer, projection, part in zip(
+            self.lstms, self.projections, self._cache_slices()
         ):
-            cache = tuple(state[1 + 3 * k : 4 + 3 * k])
-            h, cache = lstm_layer.step(cache, x, i, j)
-            state[1 + 3 * k : 4 + 3 * k] = cache
+            h, cache = lstm_layer.step(tuple(state[part]), x, i, j)
+            state[part] = cache
             x = x + projection.call_pointwise(h)
         x = self.output_conv.call_pointwise(keras.activations.relu(x))
         return keras.activations.relu(x), tuple(state)

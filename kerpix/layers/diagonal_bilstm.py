@@ -1,0 +1,215 @@
+import keras
+import numpy as np
+from keras import ops
+
+from kerpix.layers.lstm_gates import lstm_cell
+from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_row
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class DiagonalBiLSTM(keras.layers.Layer):
+    """Diagonal BiLSTM of PixelRNN (van den Oord et al. 2016, §3.2).
+
+    Each direction is a diagonal LSTM: the input is skewed (row `i`
+    shifted right by `i`), a 1×1 input-to-state convolution gives the
+    gates' input part, and the scan runs over the skewed columns, i.e. the
+    image's diagonals, all pixels of a diagonal at once, with a 2×1
+    state-to-state convolution of the previous column. In image
+    coordinates the state at `(i, j)` reads the states at `(i, j-1)` and
+    `(i-1, j)`; its cell continues `c_{i,j-1}`.
+
+    - The left-to-right direction runs on the input with a masked (mask
+      "B" by default, R→G→B groups) input-to-state convolution.
+    - The right-to-left direction runs on the mirrored input, so its state
+      at `(i, j)` sees row `i` to the right of `j`: its output is **shifted
+      down one row** before the two are added, and then only reads rows
+      above. Its input-to-state convolution needs no mask.
+
+    Output: `h_L(i, j) + h_R(i-1, j)` (zeros for the first row).
+
+    Args:
+        units: int. Hidden units of each direction (a multiple of the
+            colour channels).
+        mask_type: `"A"` or `"B"` for the left-to-right input-to-state
+            convolution. Defaults to `"B"`.
+        num_color_channels: int. Defaults to `1`.
+
+    Example:
+
+    >>> lstm = kerpix.layers.DiagonalBiLSTM(4)
+    >>> tuple(lstm(np.zeros((2, 5, 6, 3))).shape)
+    (2, 5, 6, 4)
+
+    References:
+        - [van den Oord et al., 2016](https://arxiv.org/abs/1601.06759)
+    """
+
+    def __init__(self, units, mask_type="B", num_color_channels=1, **kwargs):
+        super().__init__(**kwargs)
+        if (
+            not isinstance(units, int)
+            or units < 1
+            or units % num_color_channels
+        ):
+            raise ValueError(
+                "Invalid value for argument `units`. Expected a positive "
+                f"multiple of num_color_channels={num_color_channels}. "
+                f"Received: units={units!r}"
+            )
+        self.units = units
+        self.mask_type = mask_type
+        self.num_color_channels = num_color_channels
+        self.input_to_state = MaskedConv2D(
+            4 * units,
+            1,
+            mask_type=mask_type,
+            num_color_channels=num_color_channels,
+            name="input_to_state",
+            dtype=self.dtype_policy,
+        )
+        self.reverse_input_to_state = keras.layers.Dense(
+            4 * units, name="reverse_input_to_state", dtype=self.dtype_policy
+        )
+
+    def build(self, input_shape):
+        self.input_to_state.build(input_shape)
+        self.reverse_input_to_state.build(input_shape)
+        # Taps of the 2×1 state-to-state convolution: [above, beside].
+        self.state_kernel = self.add_weight(
+            shape=(2, self.units, 4 * self.units),
+            initializer="glorot_uniform",
+            name="state_to_state_kernel",
+        )
+        self.reverse_state_kernel = self.add_weight(
+            shape=(2, self.units, 4 * self.units),
+            initializer="glorot_uniform",
+            name="reverse_state_to_state_kernel",
+        )
+
+    def _cell(self, z, c_prev):
+        return lstm_cell(z, c_prev, self.units, self.num_color_channels)
+
+    def _kernels(self, reverse):
+        kernel = self.reverse_state_kernel if reverse else self.state_kernel
+        kernel = ops.cast(kernel, self.compute_dtype)
+        return kernel[0], kernel[1]
+
+    def _diagonal_scan(self, z, reverse):
+        """Hidden states `(N, H, W, h)` of one direction from `z`."""
+        height, width = z.shape[1], z.shape[2]
+        steps = height + width - 1
+        # Skew: row i shifted right by i, so column k holds diagonal k.
+        skewed = ops.stack(
+            [
+                ops.pad(z[:, i], ((0, 0), (i, height - 1 - i), (0, 0)))
+                for i in range(height)
+            ],
+            axis=1,
+        )
+        above, beside = self._kernels(reverse)
+        rows = np.arange(height)
+        h = ops.zeros_like(skewed[:, :, 0, : self.units])
+        c = h
+        columns = []
+        for k in range(steps):
+            # Row i of column k is pixel (i, k - i); padding stays zero.
+            valid = ((k - rows >= 0) & (k - rows < width)).astype("float32")
+            valid = ops.cast(valid[None, :, None], self.compute_dtype)
+            h_above = ops.pad(h[:, :-1], ((0, 0), (1, 0), (0, 0)))
+            z_k = (
+                skewed[:, :, k]
+                + ops.einsum("nhu,ud->nhd", h_above, above)
+                + ops.einsum("nhu,ud->nhd", h, beside)
+            )
+            h, c = self._cell(z_k, c)
+            h, c = h * valid, c * valid
+            columns.append(h)
+        hidden = ops.stack(columns, axis=2)  # (N, H, H + W - 1, h)
+        return ops.stack(
+            [hidden[:, i, i : i + width] for i in range(height)], axis=1
+        )
+
+    def call(self, inputs):
+        left = self._diagonal_scan(self.input_to_state(inputs), False)
+        mirrored = ops.flip(inputs, axis=2)
+        right = self._diagonal_scan(self.reverse_input_to_state(mirrored), True)
+        right = ops.flip(right, axis=2)
+        # Shift down one row: h_R(i-1, j) reaches (i, j).
+        right = ops.pad(right[:, :-1], ((0, 0), (1, 0), (0, 0), (0, 0)))
+        return left + right
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    # === Step-wise computation, for cached sampling ===
+    # Caches: the layer's input, then h and c of each direction with one
+    # zero row on top; the left-to-right maps also get a zero column on
+    # the left (entry (r, s) is pixel (r - 1, s - 1)), the right-to-left
+    # ones on the right (entry (r, s) is pixel (r - 1, s)).
+
+    cache_size = 5
+
+    def initial_cache(self, batch_size, height, width, input_channels):
+        dtype = self.compute_dtype
+        states = (batch_size, height + 1, width + 1, self.units)
+        return (
+            ops.zeros((batch_size, height, width, input_channels), dtype),
+            ops.zeros(states, dtype),
+            ops.zeros(states, dtype),
+            ops.zeros(states, dtype),
+            ops.zeros(states, dtype),
+        )
+
+    def reverse_row(self, cache, r):
+        """The right-to-left states along row `r` (complete in the input
+        cache), right to left; to be called before row `r + 1`."""
+        inputs, h_left, c_left, h_right, c_right = cache
+        width = inputs.shape[2]
+        above, beside = self._kernels(True)
+        z_row = self.reverse_input_to_state(ops.take(inputs, r, axis=1))
+        h_above = ops.take(h_right, r, axis=1)  # row r - 1
+        h = ops.zeros_like(h_above[:, 0])
+        c = h
+        hs, cs = [None] * width, [None] * width
+        for j in reversed(range(width)):
+            z = (
+                z_row[:, j]
+                + ops.matmul(h_above[:, j], above)
+                + ops.matmul(h, beside)
+            )
+            h, c = self._cell(z, c)
+            hs[j], cs[j] = h, c
+        h_right = update_row(h_right, r + 1, 0, ops.stack(hs, axis=1))
+        c_right = update_row(c_right, r + 1, 0, ops.stack(cs, axis=1))
+        return inputs, h_left, c_left, h_right, c_right
+
+    def step(self, cache, x, i, j):
+        """Output `(N, h)` at `(i, j)` from the input there; the reverse
+        states of row `i - 1` must be in the cache (`reverse_row`)."""
+        inputs, h_left, c_left, h_right, c_right = cache
+        inputs = update_pixel(inputs, i, j, x)
+        above, beside = self._kernels(False)
+        z = (
+            self.input_to_state.call_pointwise(x)
+            + ops.matmul(read_pixel(h_left, i, j + 1), above)
+            + ops.matmul(read_pixel(h_left, i + 1, j), beside)
+        )
+        h, c = self._cell(z, read_pixel(c_left, i + 1, j))
+        h_left = update_pixel(h_left, i + 1, j + 1, h)
+        c_left = update_pixel(c_left, i + 1, j + 1, c)
+        output = h + read_pixel(h_right, i, j)
+        return output, (inputs, h_left, c_left, h_right, c_right)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "mask_type": self.mask_type,
+                "num_color_channels": self.num_color_channels,
+            }
+        )
+        return config
