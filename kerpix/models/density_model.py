@@ -186,13 +186,16 @@ class ImageDensityModel(keras.Model):
         noise,
         temperature=1.0,
         conditional_input=None,
+        known=None,
     ):
         """Fill pixel `position` (raster index `i*W + j`) of `canvas`.
 
         Every colour of the pixel is drawn in R→G→B order by inverse CDF of
         `noise` `(N, noise_dims)`; the backbone's caches make the work per
         pixel independent of the image size. `position` may be a traced
-        scalar (graph loops, SavedModel, ONNX).
+        scalar (graph loops, SavedModel, ONNX). `known`, for completion, is
+        `(values (N, C), keep (N,))`: where `keep` is 1 the pixel takes
+        `values` instead of a draw (and the caches see them).
 
         Returns:
             `(canvas, state)`, updated.
@@ -214,6 +217,8 @@ class ImageDensityModel(keras.Model):
             params = head(features[:, None, None, :])
             drawn = head.sample(params, pixel_noise, temperature)[:, 0, 0, :]
             drawn = ops.cast(drawn, values.dtype)
+            if known is not None:
+                drawn = keep_known(drawn, known)
             if self.passes_per_pixel > 1:
                 # Only colour c is final in pass c.
                 onehot = ops.one_hot(c, values.shape[-1], dtype=values.dtype)
@@ -222,6 +227,68 @@ class ImageDensityModel(keras.Model):
         state = self.backbone.commit(new_state, self.preprocessor(values), i, j)
         canvas = update_pixel(canvas, i, j, values)
         return canvas, state
+
+    # === Completion ===
+
+    def complete(
+        self,
+        images,
+        mask,
+        seed=None,
+        temperature=1.0,
+        conditional_input=None,
+        method="cached",
+        verbose="auto",
+    ):
+        """Fill the unknown pixels of `images`, conditioned on the known.
+
+        Pixels are visited in raster order: a known pixel (`mask` true)
+        keeps its value, every other one is drawn from the model's
+        conditional given everything before it, so a completion is a
+        sample of `p(x_unknown | x_known before it)`; with the known part
+        above (e.g. the upper half), it is the paper's image completion.
+
+        Args:
+            images: integer array `(N, H, W, C)`; values under `mask=False`
+                are ignored.
+            mask: boolean `(H, W)` (every image) or `(N, H, W)`: the known
+                pixels.
+            seed, temperature, conditional_input, method, verbose: as in
+                `sample`.
+
+        Returns:
+            NumPy int32 `(N, H, W, C)`.
+        """
+        from kerpix.sampling import get_sampler
+
+        validate_images(images, self.image_shape, self.num_levels)
+        images = np.asarray(images)
+        mask = np.asarray(mask)
+        grid = self.image_shape[:2]
+        if mask.dtype != bool or mask.shape not in (
+            grid,
+            (len(images),) + grid,
+        ):
+            raise ValueError(
+                "Invalid value for argument `mask`. Expected booleans (True "
+                f"= known pixel) of shape {grid} or "
+                f"{(len(images),) + grid}. Received: mask.dtype="
+                f"{mask.dtype}, mask.shape={mask.shape}"
+            )
+        mask = np.broadcast_to(mask, (len(images),) + grid)
+        if conditional_input is not None:
+            conditional_input = np.asarray(conditional_input)
+        validate_conditional(
+            self, conditional_input, len(images), "conditional_input"
+        )
+        sampler = get_sampler(method, temperature=temperature, seed=seed)
+        return sampler(
+            self,
+            num_samples=len(images),
+            verbose=verbose,
+            conditional_input=conditional_input,
+            known=(images.astype("int32"), mask.astype("int32")),
+        )
 
     @property
     def noise_dims(self):
@@ -407,3 +474,10 @@ class ImageDensityModel(keras.Model):
         for key in ("backbone", "head", "preprocessor"):
             config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
+
+
+def keep_known(drawn, known):
+    """`drawn` `(N, C)` with the known pixels' values where `keep` is 1."""
+    values, keep = known
+    keep = ops.cast(keep, drawn.dtype)[:, None]
+    return drawn * (1 - keep) + ops.cast(values, drawn.dtype) * keep

@@ -33,7 +33,15 @@ class CachedSampler(Sampler):
         return model.initial_state(batch_size)
 
     def fill_pixel(
-        self, model, canvas, state, noise, i, j, conditional_input=None
+        self,
+        model,
+        canvas,
+        state,
+        noise,
+        i,
+        j,
+        conditional_input=None,
+        known=None,
     ):
         position = i * model.image_shape[1] + j
         return model.sample_step(
@@ -43,4 +51,5 @@ class CachedSampler(Sampler):
             noise,
             self.temperature,
             conditional_input=conditional_input,
+            known=known,
         )

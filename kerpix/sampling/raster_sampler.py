@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from kerpix.models.density_model import keep_known
 from kerpix.sampling.sampler import Sampler
 
 
@@ -30,7 +31,15 @@ class RasterSampler(Sampler):
     """
 
     def fill_pixel(
-        self, model, canvas, state, noise, i, j, conditional_input=None
+        self,
+        model,
+        canvas,
+        state,
+        noise,
+        i,
+        j,
+        conditional_input=None,
+        known=None,
     ):
         head = model.head
         batch = ops.shape(canvas)[0]
@@ -44,6 +53,11 @@ class RasterSampler(Sampler):
                 params, (0, i, j, 0), (batch, 1, 1, head.params_size)
             )
             values = head.sample(pixel_params, pixel_noise, self.temperature)
+            if known is not None:
+                values = ops.reshape(
+                    keep_known(ops.reshape(values, (batch, -1)), known),
+                    ops.shape(values),
+                )
             if passes > 1:
                 values = values[..., c : c + 1]
             canvas = ops.slice_update(

@@ -19,8 +19,8 @@ class RowProgram(keras.Model):
     Args:
         model: the `ImageDensityModel`.
         fill_pixel: `fill_pixel(model, canvas, state, noise, i, j,
-            conditional_input)` -> `(canvas, state)`, with `noise` the
-            pixel's `(N, noise_dims)`.
+            conditional_input, known)` -> `(canvas, state)`, with `noise`
+            the pixel's `(N, noise_dims)`.
     """
 
     def __init__(self, model, fill_pixel):
@@ -38,6 +38,12 @@ class RowProgram(keras.Model):
         def body(j, carry):
             canvas, state = carry
             pixel_noise = ops.take(noise, j, axis=1)
+            known = None
+            if "known" in inputs:  # completion: this row's known pixels
+                known = (
+                    ops.take(inputs["known"], j, axis=1),
+                    ops.take(inputs["keep"], j, axis=1),
+                )
             return self.fill_pixel(
                 self.density_model,
                 canvas,
@@ -46,6 +52,7 @@ class RowProgram(keras.Model):
                 i,
                 j,
                 conditional_input,
+                known,
             )
 
         canvas, state = ops.fori_loop(

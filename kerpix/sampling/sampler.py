@@ -10,8 +10,9 @@ class Sampler:
 
     A sampler turns uniform noise `(N, H*W, noise_dims)` into images, one
     pixel at a time in raster order. Subclasses implement one method,
-    `fill_pixel(model, canvas, state, noise, i, j, conditional_input)
-    -> (canvas, state)`, and
+    `fill_pixel(model, canvas, state, noise, i, j, conditional_input,
+    known) -> (canvas, state)` (`known`: `None`, or the pixel's known
+    values `(N, C)` and `keep` flags `(N,)` when completing), and
     optionally `initial_state(model, batch_size)`; the row loop runs as a
     compiled `fori_loop` (see `RowProgram`). Because every random choice is
     an inverse CDF of the given noise, two samplers (or runtimes) fed the
@@ -45,9 +46,10 @@ class Sampler:
         noise=None,
         verbose="auto",
         conditional_input=None,
+        known=None,
     ):
         noise = self.make_noise(model, num_samples, noise)
-        return self.fill(model, noise, verbose, conditional_input)
+        return self.fill(model, noise, verbose, conditional_input, known)
 
     def make_noise(self, model, num_samples=None, noise=None):
         """Validate `noise`, or draw it from `seed` for `num_samples`."""
@@ -85,15 +87,19 @@ class Sampler:
             )
         return noise.astype("float32")
 
-    def fill(self, model, noise, verbose="auto", conditional_input=None):
+    def fill(
+        self, model, noise, verbose="auto", conditional_input=None, known=None
+    ):
         """Sample images from `noise` `(N, H*W, noise_dims)`, row by row.
 
         `conditional_input` (labels or vectors, one per image) is passed to
-        every pixel of conditional models.
+        every pixel of conditional models. `known` (completion) is
+        `(images (N, H, W, C), keep (N, H, W))`: pixels with `keep` 1 take
+        the images' values instead of a draw.
         """
         height, width, _ = model.image_shape
         batch = noise.shape[0]
-        program = self.program(model)
+        program = self.program(model, completes=known is not None)
         canvas = np.zeros((batch,) + model.image_shape, "int32")
         state = tuple(
             keras.ops.convert_to_numpy(s)
@@ -111,16 +117,21 @@ class Sampler:
             }
             if conditional_input is not None:
                 inputs["conditional_input"] = conditional_input
+            if known is not None:
+                inputs["known"] = known[0][:, i]
+                inputs["keep"] = known[1][:, i]
             outputs = program.predict_on_batch(inputs)
             canvas, state = outputs["canvas"], tuple(outputs["state"])
             if progbar is not None:
                 progbar.update(i + 1)
         return np.asarray(canvas, "int32")
 
-    def program(self, model):
+    def program(self, model, completes=False):
         """The compiled row program of this sampler for `model` (cached)."""
         return get_program(
-            model, (type(self).__name__, self.temperature), self.fill_pixel
+            model,
+            (type(self).__name__, self.temperature, completes),
+            self.fill_pixel,
         )
 
     def initial_state(self, model, batch_size):
@@ -128,11 +139,19 @@ class Sampler:
         return ()
 
     def fill_pixel(
-        self, model, canvas, state, noise, i, j, conditional_input=None
+        self,
+        model,
+        canvas,
+        state,
+        noise,
+        i,
+        j,
+        conditional_input=None,
+        known=None,
     ):
         raise NotImplementedError(
             f"{type(self).__name__} must implement fill_pixel(model, canvas, "
-            "state, noise, i, j, conditional_input=None)"
+            "state, noise, i, j, conditional_input=None, known=None)"
         )
 
     def get_config(self):
