@@ -26,9 +26,17 @@ PRESETS = {
     ("pixelcnn", "binarized_mnist"): "binarized_mnist_pixel_cnn",
     ("gated_pixelcnn", "dead_leaves"): "dead_leaves_gated_pixel_cnn",
     ("gated_pixelcnn", "binarized_mnist"): "binarized_mnist_gated_pixel_cnn",
+    ("row_lstm", "binarized_mnist"): "binarized_mnist_row_lstm_pixel_rnn",
+    ("diagonal_bilstm", "binarized_mnist"): (
+        "binarized_mnist_diagonal_bilstm_pixel_rnn"
+    ),
 }
 # Published test NLL (nats/image), PixelRNN paper Table 4.
-PAPER = {("pixelcnn", "binarized_mnist"): 81.30}
+PAPER = {
+    ("pixelcnn", "binarized_mnist"): 81.30,
+    ("row_lstm", "binarized_mnist"): 80.54,
+    ("diagonal_bilstm", "binarized_mnist"): 79.20,
+}
 # Where a paper number is only a target (Gated PixelCNN reported no
 # binarized-MNIST figure), nothing is listed.
 

@@ -15,7 +15,12 @@ MARKERS = {
     "results": ("<!-- results:start -->", "<!-- results:end -->"),
     "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
 }
-NAMES = {"pixelcnn": "PixelCNN", "gated_pixelcnn": "Gated PixelCNN"}
+NAMES = {
+    "pixelcnn": "PixelCNN",
+    "gated_pixelcnn": "Gated PixelCNN",
+    "row_lstm": "Row LSTM PixelRNN",
+    "diagonal_bilstm": "Diagonal BiLSTM PixelRNN",
+}
 
 
 def table():

@@ -105,8 +105,13 @@ class RowLSTM(keras.layers.Layer):
         pad = self.kernel_size // 2
         width = h_prev.shape[1]
         padded = ops.pad(h_prev, ((0, 0), (pad, pad), (0, 0)))
+        batch, units = ops.shape(h_prev)[0], h_prev.shape[-1]
+        # ops.slice, not strided slicing (its gradient is slow on CPU).
         windows = ops.stack(
-            [padded[:, t : t + width] for t in range(self.kernel_size)],
+            [
+                ops.slice(padded, (0, t, 0), (batch, width, units))
+                for t in range(self.kernel_size)
+            ],
             axis=2,
         )
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
@@ -114,12 +119,14 @@ class RowLSTM(keras.layers.Layer):
 
     def call(self, inputs):
         z = self.input_to_state(inputs)  # (N, H, W, 4h), all rows at once
-        rows = ops.split(z, z.shape[1], axis=1)
-        h = ops.zeros_like(rows[0][:, 0, :, : self.units])
+        rows = ops.unstack(z, axis=1)
+        h = ops.zeros(
+            (ops.shape(z)[0], z.shape[2], self.units), self.compute_dtype
+        )
         c = h
         hidden = []
         for z_row in rows:  # one cell per row, every column at once
-            h, c = self._cell(z_row[:, 0] + self._state_to_state(h), c)
+            h, c = self._cell(z_row + self._state_to_state(h), c)
             hidden.append(h)
         return ops.stack(hidden, axis=1)
 

@@ -82,10 +82,9 @@ def test_without_the_shift_down_the_gradient_test_catches_a_leak():
         def call(self, inputs):
             import keras.ops as ops
 
-            left = self._diagonal_scan(self.input_to_state(inputs), False)
-            right = self._diagonal_scan(
-                self.reverse_input_to_state(ops.flip(inputs, axis=2)), True
-            )
+            z_right = ops.flip(self.reverse_input_to_state(inputs), axis=2)
+            z = ops.stack([self.input_to_state(inputs), z_right])
+            left, right = ops.unstack(self._diagonal_scan(z), 2)
             return left + ops.flip(right, axis=2)
 
     with pytest.raises(AssertionError, match="future sub-pixels"):
