@@ -45,6 +45,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5
+	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/sampling_speed.py
 	$(BIN)/python benchmarks/results_table.py
 

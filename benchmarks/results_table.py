@@ -14,6 +14,7 @@ README = os.path.join(os.path.dirname(HERE), "README.md")
 MARKERS = {
     "results": ("<!-- results:start -->", "<!-- results:end -->"),
     "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
+    "throughput": ("<!-- throughput:start -->", "<!-- throughput:end -->"),
 }
 NAMES = {
     "pixelcnn": "PixelCNN",
@@ -85,8 +86,38 @@ def sampling_table():
     return "\n".join(rows)
 
 
+def throughput_table():
+    path = os.path.join(HERE, "results", "train_throughput.json")
+    if not os.path.isfile(path):
+        return "(run benchmarks/train_throughput.py)"
+    with open(path) as f:
+        r = json.load(f)
+    h, w, c = r["image_shape"]
+    rows = [
+        f"Command: `{r['command']}` ({r['hardware']}, "
+        f"{r['versions']['backend']} backend, {h}×{w}×{c} binary images, "
+        f"batch {r['batch_size']}, {r['steps']} timed steps).",
+        "",
+        "| family | settings | parameters | training images/s | vs first |",
+        "|---|---|---|---|---|",
+    ]
+    base = r["rows"][0]["images_per_second"]
+    for row in r["rows"]:
+        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(row["kwargs"].items()))
+        rows.append(
+            f"| {row['family']} | {kwargs} | {row['parameters']} | "
+            f"{row['images_per_second']} | "
+            f"{row['images_per_second'] / base:.2f}× |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv):
-    tables = {"results": table(), "sampling": sampling_table()}
+    tables = {
+        "results": table(),
+        "sampling": sampling_table(),
+        "throughput": throughput_table(),
+    }
     if "--print" in argv:
         print("\n\n".join(tables.values()))
         return 0

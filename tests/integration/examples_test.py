@@ -54,3 +54,16 @@ def test_auto_encoder_mnist(shared_data_dir, tmp_path):
         "--rows=1",
     )
     assert "test reconstruction NLL -log p(x | enc(x)):" in out
+
+
+@pytest.mark.parametrize("lstm", ["row_lstm", "diagonal_bilstm"])
+def test_pixel_rnn_completion(shared_data_dir, tmp_path, lstm):
+    out = run_example(
+        "pixel_rnn_completion",
+        shared_data_dir,
+        tmp_path,
+        f"--lstm={lstm}",
+        "--columns=2",
+        "--completions=1",
+    )
+    assert f"{lstm} test NLL:" in out
