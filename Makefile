@@ -40,8 +40,8 @@ test-large: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q -p no:cacheprovider --run_large $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check kerpix tests benchmarks export
-	$(BIN)/ruff format --check kerpix tests benchmarks export
+	$(BIN)/ruff check kerpix tests benchmarks export examples
+	$(BIN)/ruff format --check kerpix tests benchmarks export examples
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5

@@ -46,11 +46,17 @@ def table():
             h, w, c = data["image_shape"]
             dataset += f" {h}×{w}×{c}, {data['num_grey_levels']} grey levels"
         paper = r["paper_nats_per_image"]
+        steps = r["config"]["training"].get("steps_per_epoch")
+        rounds = (
+            f"{r['epochs_run']} rounds of ≤{steps} steps"
+            if steps
+            else f"{r['epochs_run']} epochs"
+        )
         rows.append(
             f"| {model} | {dataset} | {r['test_nats_per_image']:.2f} | "
             f"{r['test_bits_per_dim']:.3f} | {paper if paper else '—'} | "
             f"{r['hardware']} | {r['train_minutes']} min "
-            f"({r['epochs_run']} epochs) | `{r['command']}` |"
+            f"({rounds}) | `{r['command']}` |"
         )
     return "\n".join(rows)
 
