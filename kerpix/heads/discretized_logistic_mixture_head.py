@@ -100,7 +100,7 @@ class DiscretizedLogisticMixtureHead(PixelHead):
     ...     num_channels=3, num_mixtures=5)
     >>> params = head(np.zeros((1, 2, 2, 12)))
     >>> tuple(params.shape)
-    (1, 2, 2, 65)
+    (1, 2, 2, 50)
     >>> lp = head.log_prob(np.zeros((1, 2, 2, 3), "uint8"), params)
     >>> tuple(lp.shape)
     (1, 2, 2, 3)
