@@ -259,8 +259,6 @@ class ImageDensityModel(keras.Model):
         Returns:
             NumPy int32 `(N, H, W, C)`.
         """
-        from kerpix.sampling import get_sampler
-
         validate_images(images, self.image_shape, self.num_levels)
         images = np.asarray(images)
         mask = np.asarray(mask)
@@ -276,17 +274,14 @@ class ImageDensityModel(keras.Model):
                 f"{mask.dtype}, mask.shape={mask.shape}"
             )
         mask = np.broadcast_to(mask, (len(images),) + grid)
-        if conditional_input is not None:
-            conditional_input = np.asarray(conditional_input)
-        validate_conditional(
-            self, conditional_input, len(images), "conditional_input"
-        )
-        sampler = get_sampler(method, temperature=temperature, seed=seed)
-        return sampler(
-            self,
-            num_samples=len(images),
-            verbose=verbose,
-            conditional_input=conditional_input,
+        return self._run_sampler(
+            len(images),
+            None,
+            seed,
+            temperature,
+            conditional_input,
+            method,
+            verbose,
             known=(images.astype("int32"), mask.astype("int32")),
         )
 
@@ -360,6 +355,29 @@ class ImageDensityModel(keras.Model):
                 images for the same noise. Defaults to `"cached"`.
             verbose: `"auto"`, `0` or `1`: progress bar over rows.
         """
+        return self._run_sampler(
+            num_samples,
+            noise,
+            seed,
+            temperature,
+            conditional_input,
+            method,
+            verbose,
+        )
+
+    def _run_sampler(
+        self,
+        num_samples,
+        noise,
+        seed,
+        temperature,
+        conditional_input,
+        method,
+        verbose,
+        known=None,
+    ):
+        """Check the conditioning and run the sampler of `method` (shared
+        by `sample` and `complete`)."""
         from kerpix.sampling import get_sampler
 
         if conditional_input is not None:
@@ -377,6 +395,7 @@ class ImageDensityModel(keras.Model):
             noise=noise,
             verbose=verbose,
             conditional_input=conditional_input,
+            known=known,
         )
 
     # === Training ===

@@ -39,18 +39,18 @@ def RowLSTMPixelRNN(
     >>> model.sample(2, seed=0, verbose=0).shape
     (2, 6, 6, 1)
     """
-    backbone = PixelRNNBackbone(
+    return _pixel_rnn(
         image_shape,
+        num_levels,
+        head,
+        name,
         units=units,
         num_layers=num_layers,
         lstm="row_lstm",
         kernel_size=kernel_size,
         first_kernel_size=first_kernel_size,
         output_filters=output_filters,
-        name=f"{name}_backbone",
     )
-    head = get_head(head, backbone.image_shape[-1], num_levels)
-    return ImageDensityModel(backbone, head, name=name)
 
 
 def DiagonalBiLSTMPixelRNN(
@@ -88,14 +88,22 @@ def DiagonalBiLSTMPixelRNN(
     >>> model.sample(2, seed=0, verbose=0).shape
     (2, 6, 6, 1)
     """
-    backbone = PixelRNNBackbone(
+    return _pixel_rnn(
         image_shape,
+        num_levels,
+        head,
+        name,
         units=units,
         num_layers=num_layers,
         lstm="diagonal_bilstm",
         first_kernel_size=first_kernel_size,
         output_filters=output_filters,
-        name=f"{name}_backbone",
+    )
+
+
+def _pixel_rnn(image_shape, num_levels, head, name, **backbone_kwargs):
+    backbone = PixelRNNBackbone(
+        image_shape, name=f"{name}_backbone", **backbone_kwargs
     )
     head = get_head(head, backbone.image_shape[-1], num_levels)
     return ImageDensityModel(backbone, head, name=name)
