@@ -13,7 +13,6 @@ each column keeps the content of its image and varies in detail.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +33,9 @@ def main(argv=None):
 
     import keras
     import numpy as np
-    from _mnist import binarized_mnist_with_labels
+    from _common import binarized_mnist_with_labels
+    from _common import test_nll
+    from _common import train_for
 
     import kerpix
     from kerpix.utils import save_image_grid
@@ -59,22 +60,13 @@ def main(argv=None):
         num_downsamplings=2,
         conditioning_filters=16,
     )
-    model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    start = time.monotonic()
-    model.fit(
-        x,
-        batch_size=64,
-        epochs=1000,
-        validation_data=x_val,
-        callbacks=[kerpix.training.TimeBudget(args.minutes)],
-        verbose=2,
+    minutes = train_for(
+        model, x, None, args.minutes, batch_size=64, validation_data=x_val
     )
-    minutes = (time.monotonic() - start) / 60
-    nats = -model.log_prob(x_test)
-    bits = kerpix.metrics.bits_per_dim(nats.mean(), model.image_shape)
+    nats, bits = test_nll(model, x_test)
     print(
-        f"test reconstruction NLL -log p(x | enc(x)): {nats.mean():.2f} "
-        f"nats/image = {float(bits):.4f} bits/dim ({len(x_test)} images, "
+        f"test reconstruction NLL -log p(x | enc(x)): {nats:.2f} "
+        f"nats/image = {bits:.4f} bits/dim ({len(x_test)} images, "
         f"{minutes:.1f} min of training)"
     )
     originals = x_test[: args.columns]

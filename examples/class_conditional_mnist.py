@@ -13,7 +13,6 @@ labels, how often the label with the highest likelihood is the true one
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +32,9 @@ def main(argv=None):
 
     import keras
     import numpy as np
-    from _mnist import binarized_mnist_with_labels
+    from _common import binarized_mnist_with_labels
+    from _common import test_nll
+    from _common import train_for
 
     import kerpix
     from kerpix.utils import save_image_grid
@@ -57,20 +58,15 @@ def main(argv=None):
         first_kernel_size=5,
         num_classes=10,
     )
-    model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    start = time.monotonic()
-    model.fit(
+    minutes = train_for(
+        model,
         x,
         y,
+        args.minutes,
         batch_size=64,
-        epochs=1000,
         validation_data=(x_val, y_val),
-        callbacks=[kerpix.training.TimeBudget(args.minutes)],
-        verbose=2,
     )
-    minutes = (time.monotonic() - start) / 60
-    nats = -model.log_prob(x_test, conditional_input=y_test)
-    bits = kerpix.metrics.bits_per_dim(nats.mean(), model.image_shape)
+    nats, bits = test_nll(model, x_test, conditional_input=y_test)
     scores = np.stack(
         [
             model.log_prob(x_test, conditional_input=np.full_like(y_test, c))
@@ -80,8 +76,8 @@ def main(argv=None):
     )
     accuracy = float(np.mean(scores.argmax(axis=1) == y_test))
     print(
-        f"test NLL given the label: {nats.mean():.2f} nats/image = "
-        f"{float(bits):.4f} bits/dim ({len(x_test)} images, "
+        f"test NLL given the label: {nats:.2f} nats/image = "
+        f"{bits:.4f} bits/dim ({len(x_test)} images, "
         f"{minutes:.1f} min of training)"
     )
     print(f"argmax_c log p(x | c) = true label for {accuracy:.1%} of them")

@@ -13,9 +13,9 @@ black), then `--completions` completions.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
@@ -36,6 +36,8 @@ def main(argv=None):
 
     import keras
     import numpy as np
+    from _common import test_nll
+    from _common import train_for
 
     import kerpix
     from kerpix.data import load
@@ -52,23 +54,20 @@ def main(argv=None):
         "diagonal_bilstm": kerpix.models.DiagonalBiLSTMPixelRNN,
     }[args.lstm]
     model = factory((28, 28, 1), num_levels=2, units=16, num_layers=7)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    start = time.monotonic()
-    model.fit(
+    minutes = train_for(
+        model,
         x,
+        None,
+        args.minutes,
+        learning_rate=1e-3,
         batch_size=32,
-        epochs=1000,
         steps_per_epoch=min(500, max(1, len(x) // 32)),
         validation_data=x_val,
-        callbacks=[kerpix.training.TimeBudget(args.minutes)],
-        verbose=2,
     )
-    minutes = (time.monotonic() - start) / 60
-    nats = -model.log_prob(x_test)
-    bits = kerpix.metrics.bits_per_dim(nats.mean(), model.image_shape)
+    nats, bits = test_nll(model, x_test)
     print(
-        f"{args.lstm} test NLL: {nats.mean():.2f} nats/image = "
-        f"{float(bits):.4f} bits/dim ({len(x_test)} images, "
+        f"{args.lstm} test NLL: {nats:.2f} nats/image = "
+        f"{bits:.4f} bits/dim ({len(x_test)} images, "
         f"{minutes:.1f} min of training)"
     )
     originals = x_test[: args.columns]
