@@ -30,6 +30,9 @@ PRESETS = {
     ("diagonal_bilstm", "binarized_mnist"): (
         "binarized_mnist_diagonal_bilstm_pixel_rnn"
     ),
+    ("multi_scale_pixel_rnn", "binarized_mnist"): (
+        "binarized_mnist_multi_scale_pixel_rnn"
+    ),
 }
 # Published test NLL (nats/image), PixelRNN paper Table 4.
 PAPER = {

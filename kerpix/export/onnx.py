@@ -30,6 +30,7 @@ def export_onnx(model, path):
     """
     import tf2onnx
 
+    sig.check_exportable(model)
     os.makedirs(path, exist_ok=True)
     for name, fn, specs in (
         (

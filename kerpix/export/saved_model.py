@@ -34,6 +34,7 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
     Returns:
         The version directory written.
     """
+    sig.check_exportable(model)
     if not isinstance(version, int) or version < 1:
         raise ValueError(
             "Invalid value for argument `version`. TF Serving needs a "

@@ -44,6 +44,18 @@ def state_shapes(model):
     ]
 
 
+def check_exportable(model):
+    """Raise `ValueError` for models the exported signatures do not cover."""
+    if getattr(model, "small_model", None) is not None:
+        raise ValueError(
+            "Invalid value for argument `model`. A multi-scale model samples "
+            "with two models one after the other, which the exported "
+            "one-step signatures do not cover yet. Export "
+            "`model.small_model` (the small image's model) on its own, or "
+            f"use the model in Keras. Received: {type(model).__name__}"
+        )
+
+
 def signature(model):
     """The `signature.json` description of `model`'s exported endpoints."""
     height, width, channels = model.image_shape

@@ -2,6 +2,7 @@
 
 from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
+from kerpix.layers.image_upsampling import ImageUpsampling
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
 from kerpix.layers.row_lstm import RowLSTM

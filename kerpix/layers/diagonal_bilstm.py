@@ -37,6 +37,13 @@ class DiagonalBiLSTM(keras.layers.Layer):
             convolution. Defaults to `"B"`.
         num_color_channels: int. Defaults to `1`.
 
+    Call arguments:
+        inputs: `(N, H, W, C_in)`.
+        bias: optional `(N, H, W, 8h)` added to the input-to-state maps
+            (first `4h` channels: left-to-right, last `4h`: right-to-left;
+            in image coordinates), for conditioning that depends on no
+            pixel of the image.
+
     Example:
 
     >>> lstm = kerpix.layers.DiagonalBiLSTM(4)
@@ -160,10 +167,21 @@ class DiagonalBiLSTM(keras.layers.Layer):
             axis=2,
         )
 
-    def call(self, inputs):
+    @property
+    def bias_size(self):
+        """Channels of the `bias` map that `call` and `step` accept."""
+        return 8 * self.units
+
+    def call(self, inputs, bias=None):
+        z_left = self.input_to_state(inputs)
+        z_right = self.reverse_input_to_state(inputs)
+        if bias is not None:
+            bias_left, bias_right = ops.split(
+                ops.cast(bias, z_left.dtype), 2, -1
+            )
+            z_left, z_right = z_left + bias_left, z_right + bias_right
         # A 1×1 layer on the mirrored image is the mirrored 1×1 output.
-        z_right = ops.flip(self.reverse_input_to_state(inputs), axis=2)
-        z = ops.stack([self.input_to_state(inputs), z_right])
+        z = ops.stack([z_left, ops.flip(z_right, axis=2)])
         left, right = ops.unstack(self._diagonal_scan(z), 2)
         right = ops.flip(right, axis=2)
         # Shift down one row: h_R(i-1, j) reaches (i, j).
@@ -192,13 +210,16 @@ class DiagonalBiLSTM(keras.layers.Layer):
             ops.zeros(states, dtype),
         )
 
-    def reverse_row(self, cache, r):
+    def reverse_row(self, cache, r, bias_row=None):
         """The right-to-left states along row `r` (complete in the input
-        cache), right to left; to be called before row `r + 1`."""
+        cache), right to left; to be called before row `r + 1`.
+        `bias_row`: that row of the `bias` map `(N, W, 8h)`, if any."""
         inputs, h_left, c_left, h_right, c_right = cache
         width = inputs.shape[2]
         above, beside = self._kernels(True)
         z_row = self.reverse_input_to_state(ops.take(inputs, r, axis=1))
+        if bias_row is not None:
+            z_row = z_row + ops.split(ops.cast(bias_row, z_row.dtype), 2, -1)[1]
         h_above = ops.take(h_right, r, axis=1)  # row r - 1
         h = ops.zeros_like(h_above[:, 0])
         c = h
@@ -215,9 +236,10 @@ class DiagonalBiLSTM(keras.layers.Layer):
         c_right = update_row(c_right, r + 1, 0, ops.stack(cs, axis=1))
         return inputs, h_left, c_left, h_right, c_right
 
-    def step(self, cache, x, i, j):
-        """Output `(N, h)` at `(i, j)` from the input there; the reverse
-        states of row `i - 1` must be in the cache (`reverse_row`)."""
+    def step(self, cache, x, i, j, bias=None):
+        """Output `(N, h)` at `(i, j)` from the input there (and the `bias`
+        there, `(N, 8h)`, if any); the reverse states of row `i - 1` must
+        be in the cache (`reverse_row`)."""
         inputs, h_left, c_left, h_right, c_right = cache
         inputs = update_pixel(inputs, i, j, x)
         above, beside = self._kernels(False)
@@ -226,6 +248,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
             + ops.matmul(read_pixel(h_left, i, j + 1), above)
             + ops.matmul(read_pixel(h_left, i + 1, j), beside)
         )
+        if bias is not None:
+            z = z + ops.split(ops.cast(bias, z.dtype), 2, -1)[0]
         h, c = self._cell(z, read_pixel(c_left, i + 1, j))
         h_left = update_pixel(h_left, i + 1, j + 1, h)
         c_left = update_pixel(c_left, i + 1, j + 1, c)

@@ -38,6 +38,9 @@ class RowLSTM(keras.layers.Layer):
 
     Call arguments:
         inputs: `(N, H, W, C_in)`.
+        bias: optional `(N, H, W, 4h)` added to the input-to-state map
+            (conditioning that depends on no pixel of the image, e.g. the
+            multi-scale PixelRNN's upsampled small image).
 
     Output:
         Hidden states `(N, H, W, units)`.
@@ -117,8 +120,15 @@ class RowLSTM(keras.layers.Layer):
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
         return ops.einsum("nwku,kud->nwd", windows, kernel)
 
-    def call(self, inputs):
+    @property
+    def bias_size(self):
+        """Channels of the `bias` map that `call` and `step` accept."""
+        return 4 * self.units
+
+    def call(self, inputs, bias=None):
         z = self.input_to_state(inputs)  # (N, H, W, 4h), all rows at once
+        if bias is not None:
+            z = z + ops.cast(bias, z.dtype)
         rows = ops.unstack(z, axis=1)
         h = ops.zeros(
             (ops.shape(z)[0], z.shape[2], self.units), self.compute_dtype
@@ -152,8 +162,9 @@ class RowLSTM(keras.layers.Layer):
             ops.zeros((batch_size, height + 1, width, self.units), dtype),
         )
 
-    def step(self, cache, x, i, j):
-        """Hidden state `(N, h)` at `(i, j)` from the input there `(N, C)`.
+    def step(self, cache, x, i, j, bias=None):
+        """Hidden state `(N, h)` at `(i, j)` from the input there `(N, C)`
+        (and the `bias` there, `(N, 4h)`, if any).
 
         Returns `(h, cache)`; the row above must be complete in the cache.
         """
@@ -161,6 +172,8 @@ class RowLSTM(keras.layers.Layer):
         pad = self.kernel_size // 2
         inputs = update_pixel(inputs, i, j + pad, x)
         z = self.input_to_state.call_at_pixel(inputs, i, j)
+        if bias is not None:
+            z = z + ops.cast(bias, z.dtype)
         batch = ops.shape(h_cache)[0]
         # Row i of the caches holds row i - 1 of the image.
         window = ops.slice(

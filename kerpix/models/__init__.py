@@ -9,6 +9,7 @@ from kerpix.models.gated_pixel_cnn.gated_pixel_cnn import GatedPixelCNN
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
     GatedPixelCNNBackbone,
 )
+from kerpix.models.multi_scale_density_model import MultiScaleDensityModel
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 from kerpix.models.pixel_cnn_auto_encoder.image_encoder import ImageEncoder
@@ -16,6 +17,7 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
     PixelCNNAutoEncoder,
 )
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
+from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer

@@ -158,7 +158,13 @@ class ImageDensityModel(keras.Model):
         `inputs` are images, or `{"images", "conditional_input"}`.
         """
         params = self(inputs, training=training)
-        return -self.negative_log_likelihood(split_inputs(inputs)[0], params)
+        return -self.image_nll(split_inputs(inputs)[0], params)
+
+    def image_nll(self, images, params):
+        """Negative log-likelihood `(N,)` in nats of `images` under the
+        output `params` of `call` (the one place the loss, the metric and
+        `log_prob` compute it)."""
+        return self.negative_log_likelihood(images, params)
 
     # === Step-wise sampling (one interface for every family) ===
 
@@ -308,10 +314,14 @@ class ImageDensityModel(keras.Model):
         validate_conditional(
             self, conditional_input, len(images), "conditional_input"
         )
+        return self._batched_log_prob(images, conditional_input, batch_size)
+
+    def _batched_log_prob(self, images, conditional_input, batch_size):
+        """`compute_log_prob` over batches of checked NumPy inputs."""
         chunks = []
         for k in range(0, len(images), batch_size):
             inputs = images[k : k + batch_size]
-            if self.conditional_dims:
+            if conditional_input is not None:
                 inputs = {
                     IMAGES: inputs,
                     CONDITIONAL_INPUT: np.asarray(conditional_input)[
@@ -431,7 +441,7 @@ class ImageDensityModel(keras.Model):
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
-        nll = self.negative_log_likelihood(split_inputs(x)[0], y_pred)
+        nll = self.image_nll(split_inputs(x)[0], y_pred)
         if sample_weight is not None:
             weights = ops.cast(ops.reshape(sample_weight, (-1,)), nll.dtype)
             loss = ops.sum(nll * weights) / ops.maximum(ops.sum(weights), 1e-12)
@@ -442,7 +452,7 @@ class ImageDensityModel(keras.Model):
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        nll = self.negative_log_likelihood(split_inputs(x)[0], y_pred)
+        nll = self.image_nll(split_inputs(x)[0], y_pred)
         self.bits_per_dim_tracker.update_state(nll, sample_weight)
         return super().compute_metrics(x, y, y_pred, sample_weight)
 

@@ -8,6 +8,7 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
     PixelCNNAutoEncoder,
 )
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
+from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 
 FAMILIES = {
@@ -15,6 +16,7 @@ FAMILIES = {
     "pixel_cnn": PixelCNN,
     "pixel_cnn_auto_encoder": PixelCNNAutoEncoder,
     "diagonal_bilstm_pixel_rnn": DiagonalBiLSTMPixelRNN,
+    "multi_scale_pixel_rnn": MultiScalePixelRNN,
     "row_lstm_pixel_rnn": RowLSTMPixelRNN,
 }
 

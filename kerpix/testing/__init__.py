@@ -4,6 +4,7 @@ from kerpix.testing.causality import assert_causal
 from kerpix.testing.causality import causal_past
 from kerpix.testing.causality import gated_receptive_field
 from kerpix.testing.causality import masked_conv_receptive_field
+from kerpix.testing.causality import pixel_rnn_layers
 from kerpix.testing.causality import site_gradient
 from kerpix.testing.gradients import input_gradient
 from kerpix.testing.step_interface import assert_step_matches_call

@@ -98,6 +98,20 @@ def assert_causal(fn, image_shape, site, expected=None, strict=True):
         )
 
 
+def pixel_rnn_layers(
+    num_layers, lstm="row_lstm", kernel_size=3, first_kernel_size=7
+):
+    """`masked_conv_receptive_field` layers of a `PixelRNNBackbone`
+    (without the head's 1×1 mask-B layer)."""
+    block = (
+        ("residual_row_lstm", kernel_size)
+        if lstm == "row_lstm"
+        else ("residual_diagonal_bilstm",)
+    )
+    first = ("conv", first_kernel_size, "A")
+    return [first] + [block] * num_layers + [("conv", 1, "B")]
+
+
 def masked_conv_receptive_field(layers, image_shape, site):
     """Exact receptive field of a stack of masked convolutions (NumPy).
 

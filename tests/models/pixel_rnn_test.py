@@ -12,15 +12,6 @@ FACTORIES = {
 }
 
 
-def layers_of(num_layers, lstm="row_lstm"):
-    block = (
-        ("residual_row_lstm", 3)
-        if lstm == "row_lstm"
-        else ("residual_diagonal_bilstm",)
-    )
-    return [("conv", 7, "A")] + [block] * num_layers + [("conv", 1, "B")]
-
-
 class TestRowLSTMBackbone:
     colors = 1
     lstm = "row_lstm"
@@ -38,7 +29,7 @@ class TestRowLSTMBackbone:
         shape = (6, 7, self.colors)
         for site in [(3, 3, 0), (3, 3, self.colors - 1), (5, 6, 0), (0, 1, 0)]:
             expected = testing.masked_conv_receptive_field(
-                layers_of(2, self.lstm), shape, site
+                testing.pixel_rnn_layers(2, self.lstm), shape, site
             )
             testing.assert_causal(backbone, shape, site, expected=expected)
 
@@ -71,7 +62,7 @@ def test_full_model_gradient_causality(colors, lstm):
     shape = (5, 6, colors)
     for site in [(3, 2, 0), (4, 5, colors - 1)]:
         expected = testing.masked_conv_receptive_field(
-            layers_of(2, lstm) + [("conv", 1, "B")], shape, site
+            testing.pixel_rnn_layers(2, lstm) + [("conv", 1, "B")], shape, site
         )
         testing.assert_causal(
             model.compute_params, shape, site, expected=expected

@@ -1,5 +1,6 @@
 from kerpix.heads.get_head import get_head
 from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.multi_scale_density_model import MultiScaleDensityModel
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 
 
@@ -107,3 +108,79 @@ def _pixel_rnn(image_shape, num_levels, head, name, **backbone_kwargs):
     )
     head = get_head(head, backbone.image_shape[-1], num_levels)
     return ImageDensityModel(backbone, head, name=name)
+
+
+def MultiScalePixelRNN(
+    image_shape,
+    small_image_shape,
+    num_levels=256,
+    lstm="diagonal_bilstm",
+    units=16,
+    num_layers=7,
+    small_units=None,
+    small_num_layers=None,
+    conditioning_filters=32,
+    kernel_size=3,
+    first_kernel_size=7,
+    head="auto",
+    name="multi_scale_pixel_rnn",
+):
+    """Multi-scale PixelRNN density model (van den Oord et al. 2016, §2.4).
+
+    An unconditional PixelRNN over the small image `s = x[:, ::f_h, ::f_w]`
+    (`f = image / small size`) and a conditional PixelRNN over the full
+    image whose every layer adds a 1×1 projection of the upsampled `s` to
+    its input-to-state map; `log_prob` is the exact joint (see
+    `MultiScaleDensityModel`).
+
+    Args:
+        image_shape: tuple `(H, W, C)`.
+        small_image_shape: tuple `(h, w, C)`; `h`, `w` divide `H`, `W`.
+        num_levels: int. Values per sub-pixel. Defaults to `256`.
+        lstm: `"row_lstm"` or `"diagonal_bilstm"`, both scales. Defaults
+            to `"diagonal_bilstm"`.
+        units, num_layers: the conditional (full-size) PixelRNN's LSTMs.
+            Default to `16` and `7`.
+        small_units, small_num_layers: the small PixelRNN's; default to
+            `units` and `num_layers`.
+        conditioning_filters: int. Channels of the upsampled map.
+            Defaults to `32`.
+        kernel_size: int. Row LSTM convolution width. Defaults to `3`.
+        first_kernel_size: int. Defaults to `7`.
+        head: `"auto"`, `"categorical"`, `"bernoulli"`,
+            `"logistic_mixture"` or a head instance (full scale; the small
+            model gets the same kind).
+        name: str. Model name.
+
+    Example:
+
+    >>> model = kerpix.models.MultiScalePixelRNN(
+    ...     (8, 8, 1), (4, 4, 1), num_levels=2, units=4, num_layers=1)
+    >>> model.sample(2, seed=0, verbose=0).shape
+    (2, 8, 8, 1)
+    """
+    sizes = {"kernel_size": kernel_size} if lstm == "row_lstm" else {}
+    small_model = _pixel_rnn(
+        small_image_shape,
+        num_levels,
+        head if isinstance(head, str) else "auto",
+        f"{name}_small",
+        units=small_units or units,
+        num_layers=small_num_layers or num_layers,
+        lstm=lstm,
+        first_kernel_size=first_kernel_size,
+        **sizes,
+    )
+    backbone = PixelRNNBackbone(
+        image_shape,
+        units=units,
+        num_layers=num_layers,
+        lstm=lstm,
+        first_kernel_size=first_kernel_size,
+        conditional_shape=small_model.image_shape,
+        conditioning_filters=conditioning_filters,
+        name=f"{name}_backbone",
+        **sizes,
+    )
+    head = get_head(head, backbone.image_shape[-1], num_levels)
+    return MultiScaleDensityModel(small_model, backbone, head, name=name)

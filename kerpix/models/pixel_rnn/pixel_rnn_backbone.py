@@ -1,13 +1,17 @@
+import math
+
 import keras
 from keras import ops
 
 from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
+from kerpix.layers.image_upsampling import ImageUpsampling
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 
 LSTM_LAYERS = {"row_lstm": RowLSTM, "diagonal_bilstm": DiagonalBiLSTM}
@@ -37,6 +41,15 @@ class PixelRNNBackbone(Backbone):
             to `3`.
         first_kernel_size: int. Defaults to `7`.
         output_filters: int. Defaults to `2 * units`.
+        conditional_shape: `None`, or the shape `(h, w, C')` of a small
+            image to condition on (the multi-scale PixelRNN, paper §2.4;
+            `H`, `W` multiples of `h`, `w`). The backbone then takes
+            `[images, conditional_input]`, the small image flattened to
+            `(N, h*w*C')` floats; `ImageUpsampling` enlarges it to an
+            `H × W × conditioning_filters` map, and a 1×1 convolution of
+            that map per layer is added to the layer's input-to-state map.
+        conditioning_filters: int. Channels of the upsampled map.
+            Defaults to `32`.
 
     Example:
 
@@ -58,9 +71,15 @@ class PixelRNNBackbone(Backbone):
         kernel_size=3,
         first_kernel_size=7,
         output_filters=None,
+        conditional_shape=None,
+        conditioning_filters=32,
         **kwargs,
     ):
         image_shape = validate_image_shape(image_shape)
+        if conditional_shape is not None:
+            conditional_shape = validate_conditional_shape(
+                conditional_shape, image_shape
+            )
         validate_positive_int("units", units)
         validate_positive_int("num_layers", num_layers)
         if lstm not in LSTM_LAYERS:
@@ -95,17 +114,47 @@ class PixelRNNBackbone(Backbone):
             output_filters, 1, mask_type="B", name="output_conv", **masked
         )
 
+        upsampling, biases = None, [None] * num_layers
+        if conditional_shape is not None:
+            validate_positive_int("conditioning_filters", conditioning_filters)
+            upsampling = ImageUpsampling(
+                (
+                    image_shape[0] // conditional_shape[0],
+                    image_shape[1] // conditional_shape[1],
+                ),
+                conditioning_filters,
+                name="upsampling",
+            )
+            biases = [
+                keras.layers.Dense(
+                    lstm_layer.bias_size, name=f"conditioning_{k}"
+                )
+                for k, lstm_layer in enumerate(lstms)
+            ]
+
         # === Functional Model ===
         images = keras.Input(shape=image_shape, name="images")
+        inputs, maps = images, [None] * num_layers
+        if conditional_shape is not None:
+            condition = keras.Input(
+                shape=(math.prod(conditional_shape),), name="conditional_input"
+            )
+            inputs = [images, condition]
+            upsampled = upsampling(
+                ops.reshape(condition, (-1,) + conditional_shape)
+            )
+            maps = [bias(upsampled) for bias in biases]
         x = first(images)
-        for lstm_layer, projection in zip(lstms, projections):
-            x = x + projection(lstm_layer(x))
+        for lstm_layer, projection, bias in zip(lstms, projections, maps):
+            x = x + projection(lstm_layer(x, bias=bias))
         outputs = keras.activations.relu(output(keras.activations.relu(x)))
-        super().__init__(inputs=images, outputs=outputs, **kwargs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.first = first
         self.lstms = lstms
         self.projections = projections
         self.output_conv = output
+        self.upsampling = upsampling
+        self.biases = biases
 
         # === Config ===
         self.image_shape = image_shape
@@ -115,10 +164,15 @@ class PixelRNNBackbone(Backbone):
         self.kernel_size = kernel_size
         self.first_kernel_size = first_kernel_size
         self.output_filters = output_filters
+        self.conditional_shape = conditional_shape
+        self.conditioning_filters = conditioning_filters
+        if conditional_shape is not None:
+            self.conditional_dims = math.prod(conditional_shape)
 
     # === Step interface (see `Backbone`) ===
     # State: the padded image, then each LSTM's caches (`cache_size`
-    # tensors: its input and its h and c maps, see the layer).
+    # tensors: its input and its h and c maps, see the layer); last, when
+    # conditional, every layer's bias map, computed at pixel 0.
 
     def initial_state(self, batch_size):
         height, width, channels = self.image_shape
@@ -135,7 +189,30 @@ class PixelRNNBackbone(Backbone):
                     batch_size, height, width, 2 * self.units
                 )
             )
+        if self.conditional_shape is not None:
+            size = sum(lstm_layer.bias_size for lstm_layer in self.lstms)
+            state.append(
+                keras.ops.zeros(
+                    (batch_size, height, width, size), self.compute_dtype
+                )
+            )
         return tuple(state)
+
+    def _bias_maps(self, conditional_input):
+        """Every layer's bias map, concatenated on the channel axis."""
+        small = ops.reshape(conditional_input, (-1,) + self.conditional_shape)
+        upsampled = self.upsampling(small)
+        return ops.concatenate([bias(upsampled) for bias in self.biases], -1)
+
+    def _split_biases(self, biases):
+        """Per-layer pieces of the concatenated bias maps (or `None`s)."""
+        if self.conditional_shape is None:
+            return [None] * self.num_layers
+        sizes = [lstm_layer.bias_size for lstm_layer in self.lstms]
+        if len(sizes) == 1:
+            return [biases]
+        cuts = [sum(sizes[: k + 1]) for k in range(len(sizes) - 1)]
+        return ops.split(biases, cuts, axis=-1)
 
     def _cache_slices(self):
         start = 1
@@ -146,12 +223,29 @@ class PixelRNNBackbone(Backbone):
     def _reverse_rows(self, state, r):
         # Diagonal BiLSTM: the right-to-left states of the finished row r.
         state = list(state)
-        for lstm_layer, part in zip(self.lstms, self._cache_slices()):
-            state[part] = lstm_layer.reverse_row(tuple(state[part]), r)
+        rows = None
+        if self.conditional_shape is not None:
+            rows = ops.take(state[-1], r, axis=1)
+        for lstm_layer, part, bias_row in zip(
+            self.lstms, self._cache_slices(), self._split_biases(rows)
+        ):
+            state[part] = lstm_layer.reverse_row(
+                tuple(state[part]), r, bias_row
+            )
         return tuple(state)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         state = self.commit(state, pixel, i, j)
+        biases = None
+        if self.conditional_shape is not None:
+            # The bias maps once per image, at its first pixel.
+            state = list(state)
+            state[-1] = ops.cond(
+                ops.logical_and(ops.equal(i, 0), ops.equal(j, 0)),
+                lambda: self._bias_maps(conditional_input),
+                lambda: state[-1],
+            )
+            biases = read_pixel(state[-1], i, j)
         if self.lstm == "diagonal_bilstm":
             state = ops.cond(
                 ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
@@ -160,10 +254,13 @@ class PixelRNNBackbone(Backbone):
             )
         state = list(state)
         x = self.first.call_at_pixel(state[0], i, j)
-        for lstm_layer, projection, part in zip(
-            self.lstms, self.projections, self._cache_slices()
+        for lstm_layer, projection, part, bias in zip(
+            self.lstms,
+            self.projections,
+            self._cache_slices(),
+            self._split_biases(biases),
         ):
-            h, cache = lstm_layer.step(tuple(state[part]), x, i, j)
+            h, cache = lstm_layer.step(tuple(state[part]), x, i, j, bias)
             state[part] = cache
             x = x + projection.call_pointwise(h)
         x = self.output_conv.call_pointwise(keras.activations.relu(x))
@@ -188,6 +285,30 @@ class PixelRNNBackbone(Backbone):
                 "kernel_size": self.kernel_size,
                 "first_kernel_size": self.first_kernel_size,
                 "output_filters": self.output_filters,
+                "conditional_shape": self.conditional_shape,
+                "conditioning_filters": self.conditioning_filters,
             }
         )
         return config
+
+
+def validate_conditional_shape(conditional_shape, image_shape):
+    """`conditional_shape` as 3 ints dividing the image's grid, or raise."""
+    try:
+        shape = tuple(int(d) for d in conditional_shape)
+    except TypeError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) != 3
+        or min(shape) < 1
+        or image_shape[0] % shape[0]
+        or image_shape[1] % shape[1]
+    ):
+        raise ValueError(
+            "Invalid value for argument `conditional_shape`. Expected the "
+            "small image's (height, width, channels), with height and width "
+            f"dividing the image's {image_shape[:2]}. Received: "
+            f"conditional_shape={conditional_shape!r}"
+        )
+    return shape

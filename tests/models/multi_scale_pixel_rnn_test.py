@@ -1,0 +1,210 @@
+"""Multi-scale PixelRNN: exact joint likelihood of a small image and the
+rest of the image given it (paper §2.4)."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerpix import models
+from kerpix import testing
+from kerpix.export import export_onnx
+from kerpix.export import export_saved_model
+
+LSTMS = ["row_lstm", "diagonal_bilstm"]
+
+
+def make_model(lstm, shape=(4, 4, 1), small=(2, 2, 1), levels=2, layers=1):
+    return models.MultiScalePixelRNN(
+        shape,
+        small,
+        num_levels=levels,
+        lstm=lstm,
+        units=2 * shape[-1],
+        num_layers=layers,
+        conditioning_filters=3,
+        first_kernel_size=3,
+    )
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+@pytest.mark.parametrize(
+    "shape, small, levels",
+    [
+        ((4, 4, 1), (2, 2, 1), 2),
+        ((2, 2, 3), (1, 1, 3), 2),
+        ((2, 4, 1), (1, 2, 1), 3),
+    ],
+)
+def test_joint_is_normalized_by_enumeration(lstm, shape, small, levels):
+    model = make_model(lstm, shape, small, levels)
+    testing.assert_normalized(
+        lambda x: model.log_prob(x, batch_size=8192), shape, levels
+    )
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+def test_log_prob_is_small_model_plus_the_rest(lstm):
+    model = make_model(lstm, (4, 6, 1), (2, 3, 1))
+    images = np.random.default_rng(0).integers(0, 2, (5, 4, 6, 1))
+    small = images[:, ::2, ::2]
+    params = model.compute_params(
+        model.preprocessor(images), small.astype("int32")
+    )
+    per_pixel = keras.ops.convert_to_numpy(model.head.log_prob(images, params))
+    rest = per_pixel[:, :, :, 0].copy()
+    rest[:, ::2, ::2] = 0
+    want = model.small_model.log_prob(small) + rest.sum(axis=(1, 2))
+    np.testing.assert_allclose(model.log_prob(images), want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+@pytest.mark.parametrize("colors", [1, 3])
+def test_conditional_backbone_is_causal_given_the_small_image(lstm, colors):
+    shape = (6, 4, colors)
+    backbone = models.PixelRNNBackbone(
+        shape,
+        units=2 * colors,
+        num_layers=2,
+        lstm=lstm,
+        conditional_shape=(3, 2, colors),
+        conditioning_filters=3,
+    )
+    condition = np.random.default_rng(1).normal(size=(16, 6 * colors))
+    condition = keras.ops.convert_to_tensor(condition.astype("float32"))
+    fn = lambda x: backbone([x, condition])  # noqa: E731
+    for site in [(3, 2, 0), (5, 3, colors - 1)]:
+        expected = testing.masked_conv_receptive_field(
+            testing.pixel_rnn_layers(2, lstm), shape, site
+        )
+        testing.assert_causal(fn, shape, site, expected=expected)
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+def test_full_model_reads_the_past_and_the_small_image_only(lstm):
+    """A rest pixel's conditional may read the small image anywhere (it is
+    generated first) and the causal past; nothing else."""
+    shape = (6, 6, 1)
+    model = make_model(lstm, shape, (3, 3, 1), layers=2)
+
+    def params(x):
+        small = keras.ops.reshape(model.subsample(x), (-1, 9))
+        return model.head(model.backbone([x, small]))
+
+    grid = np.zeros(shape, bool)
+    grid[::2, ::2] = True
+    for site in [(3, 1, 0), (1, 3, 0), (3, 5, 0)]:
+        past = testing.causal_past(shape, site)
+        got = testing.site_gradient(params, shape, site)
+        assert not np.any(got & ~(past | grid)), np.argwhere(got & ~past)
+        field = testing.masked_conv_receptive_field(
+            testing.pixel_rnn_layers(2, lstm, first_kernel_size=3)
+            + [("conv", 1, "B")],
+            shape,
+            site,
+        )
+        assert np.all(got[field & ~grid]), "misses part of its causal field"
+        assert np.any(got & grid & ~past), "does not read the small image"
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+def test_conditional_step_interface_matches_the_forward_pass(lstm):
+    backbone = models.PixelRNNBackbone(
+        (4, 6, 3),
+        units=3,
+        num_layers=2,
+        lstm=lstm,
+        conditional_shape=(2, 3, 3),
+        conditioning_filters=2,
+    )
+    testing.assert_step_matches_call(backbone)
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+def test_sampling_small_image_first_then_the_rest(lstm):
+    model = make_model(lstm, (4, 6, 1), (2, 3, 1), levels=3)
+    noise = np.random.default_rng(0).random((5, 24, 1), "float32")
+    cached = model.sample(noise=noise, verbose=0)
+    naive = model.sample(noise=noise, method="naive", verbose=0)
+    np.testing.assert_array_equal(cached, naive)
+    # The small image is the small model's sample from the noise at its
+    # own positions.
+    small_noise = noise.reshape(5, 4, 6, 1)[:, ::2, ::2].reshape(5, 6, 1)
+    np.testing.assert_array_equal(
+        cached[:, ::2, ::2],
+        model.small_model.sample(noise=small_noise, verbose=0),
+    )
+    # Given small images (p(x | s)): they stay at their positions.
+    small = np.random.default_rng(1).integers(0, 3, (5, 2, 3, 1))
+    upsampled = model.sample(conditional_input=small, seed=0, verbose=0)
+    np.testing.assert_array_equal(upsampled[:, ::2, ::2], small)
+
+
+def test_completion_keeps_known_pixels_at_both_scales():
+    model = make_model("row_lstm", (4, 4, 1), (2, 2, 1))
+    images = np.random.default_rng(0).integers(0, 2, (6, 4, 4, 1))
+    mask = np.zeros((4, 4), bool)
+    mask[:2] = True
+    done = model.complete(images, mask, seed=0, verbose=0)
+    np.testing.assert_array_equal(done[:, :2], images[:, :2])
+    naive = model.complete(images, mask, seed=0, method="naive", verbose=0)
+    np.testing.assert_array_equal(done, naive)
+
+
+def test_fit_evaluate_and_keras_file_round_trip(tmp_path):
+    images = np.tile(np.arange(8) % 2, (32, 8, 1))[..., None]
+    model = models.MultiScalePixelRNN(
+        (8, 8, 1), (4, 4, 1), num_levels=2, units=4, num_layers=1
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(images, epochs=4, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+    result = model.evaluate(images, return_dict=True, verbose=0)
+    np.testing.assert_allclose(
+        result["loss"], -model.log_prob(images).mean(), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        result["bits_per_dim"],
+        result["loss"] / (64 * np.log(2)),
+        rtol=1e-5,
+    )
+    restored = testing.run_model_saving_test(model, images[:2], str(tmp_path))
+    np.testing.assert_array_equal(
+        restored.sample(2, seed=0, verbose=0),
+        model.sample(2, seed=0, verbose=0),
+    )
+    testing.run_serialization_test(model)
+
+
+def test_bad_input(tmp_path):
+    model = make_model("row_lstm")
+    images = np.zeros((2, 4, 4, 1), "int32")
+    with pytest.raises(ValueError, match=r"`conditional_input`.*images only"):
+        model.log_prob(images, conditional_input=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"`y`.*images only"):
+        model.fit(images, np.zeros(2), verbose=0)
+    with pytest.raises(
+        ValueError, match=r"`conditional_input`.*\(None, 2, 2, 1\)"
+    ):
+        model.sample(conditional_input=np.zeros((2, 3, 3, 1), "int32"))
+    with pytest.raises(ValueError, match=r"`model`.*multi-scale.*small_model"):
+        export_saved_model(model, str(tmp_path))
+    with pytest.raises(ValueError, match=r"`model`.*multi-scale.*small_model"):
+        export_onnx(model, str(tmp_path / "onnx"))
+    with pytest.raises(
+        ValueError,
+        match=r"`conditional_shape`.*dividing the image's \(4, 4\)\. "
+        r"Received: conditional_shape=\(3, 2, 1\)",
+    ):
+        models.MultiScalePixelRNN((4, 4, 1), (3, 2, 1))
+    small = models.RowLSTMPixelRNN((2, 2, 1), num_levels=3, units=2)
+    backbone = models.PixelRNNBackbone(
+        (4, 4, 1), units=2, conditional_shape=(2, 2, 1)
+    )
+    with pytest.raises(ValueError, match=r"`small_model`.*num_levels=2"):
+        models.MultiScaleDensityModel(
+            small, backbone, model.head.__class__(num_levels=2)
+        )
+    with pytest.raises(ValueError, match=r"`backbone`.*conditional_shape"):
+        models.MultiScaleDensityModel(
+            small, models.PixelRNNBackbone((4, 4, 1), units=2), model.head
+        )
