@@ -1,18 +1,28 @@
-"""Training throughput (images/s) of the model families, side by side.
+"""Training throughput (images/s) of the model families, side by side:
+one device vs MirroredStrategy on 2 logical CPUs vs the JAX backend.
 
     python benchmarks/train_throughput.py
 
 Every family at the same width (32 features between layers: PixelCNN
 filters=32, Gated PixelCNN filters=32, PixelRNN units=16 so 2h=32) and
-depth (7 layers) on 28×28 binary images (binarized-MNIST shape), batch 32,
-one process: a warm-up call, then `--steps` timed train steps each.
+depth (7 layers) on 28×28 binary images (binarized-MNIST shape), global
+batch 32. Each mode runs in its own process (devices are fixed when a
+backend starts): a warm-up fit, then `--steps` timed train steps.
+
+- `single`: TensorFlow, the default strategy (one device).
+- `mirrored`: TensorFlow, `MirroredStrategy` over the CPU split into 2
+  logical devices (`training.logical_cpus=2`), 16 images per replica.
+- `jax`: the JAX backend, one device.
+
 Writes benchmarks/results/train_throughput.json.
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,6 +35,7 @@ FAMILIES = {
     "row_lstm_pixel_rnn": dict(units=16, num_layers=7),
     "diagonal_bilstm_pixel_rnn": dict(units=16, num_layers=7),
 }
+MODES = ("single", "mirrored", "jax")
 
 
 def main(argv=None):
@@ -34,50 +45,59 @@ def main(argv=None):
     parser.add_argument(
         "--families", nargs="+", default=list(FAMILIES), choices=FAMILIES
     )
+    parser.add_argument(
+        "--modes", nargs="+", default=list(MODES), choices=MODES
+    )
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return run_mode(args)
 
-    import keras
-    import numpy as np
+    rows = []
+    for mode in args.modes:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "rows.json")
+            env = dict(os.environ)
+            env.pop("KERAS_BACKEND", None)
+            if mode == "jax":
+                env["KERAS_BACKEND"] = "jax"
+            command = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--worker",
+                mode,
+                "--worker-output",
+                out,
+                "--steps",
+                str(args.steps),
+                "--batch-size",
+                str(args.batch_size),
+                "--families",
+                *args.families,
+            ]
+            subprocess.run(command, env=env, check=True)
+            with open(out) as f:
+                rows += json.load(f)
+
     from likelihood import commit
     from likelihood import hardware
 
-    from kerpix.models import build_model
     from kerpix.training.train import versions
 
-    rng = np.random.default_rng(0)
-    images = rng.random((args.batch_size * args.steps, 28, 28, 1)) < 0.2
-    images = images.astype("int32")
-    rows = []
-    for family in args.families:
-        keras.utils.set_random_seed(0)
-        model = build_model(family, (28, 28, 1), 2, **FAMILIES[family])
-        model.compile(optimizer="adam")
-        model.fit(
-            images[: 2 * args.batch_size],
-            batch_size=args.batch_size,
-            epochs=1,
-            verbose=0,
-        )
-        start = time.perf_counter()
-        model.fit(images, batch_size=args.batch_size, epochs=1, verbose=0)
-        seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "family": family,
-                "kwargs": FAMILIES[family],
-                "parameters": model.count_params(),
-                "images_per_second": round(len(images) / seconds, 1),
-            }
-        )
-        print(f"{family}: {rows[-1]['images_per_second']} images/s")
-    base = rows[0]["images_per_second"]
-    print(f"\n{'family':<28}{'params':>9}{'images/s':>10}{'vs first':>10}")
+    single = {
+        r["family"]: r["images_per_second"]
+        for r in rows
+        if r["mode"] == "single"
+    }
+    print(f"\n{'family':<28}{'mode':>10}{'images/s':>10}{'vs single':>11}")
     for row in rows:
+        base = single.get(row["family"])
+        ratio = f"{row['images_per_second'] / base:>10.2f}×" if base else ""
         print(
-            f"{row['family']:<28}{row['parameters']:>9}"
-            f"{row['images_per_second']:>10}"
-            f"{row['images_per_second'] / base:>9.2f}×"
+            f"{row['family']:<28}{row['mode']:>10}"
+            f"{row['images_per_second']:>10}{ratio}"
         )
     result = {
         "rows": rows,
@@ -98,6 +118,59 @@ def main(argv=None):
         json.dump(result, f, indent=2)
         f.write("\n")
     print(f"-> {path}")
+    return 0
+
+
+def run_mode(args):
+    """Time every family in this process's mode; write the rows."""
+    from kerpix.training import distribute
+
+    if args.worker == "mirrored":
+        distribute.split_cpu(2)
+    import keras
+    import numpy as np
+
+    from kerpix.models import build_model
+
+    strategy = distribute.get_strategy(
+        "mirrored" if args.worker == "mirrored" else "default"
+    )
+    rng = np.random.default_rng(0)
+    images = rng.random((args.batch_size * args.steps, 28, 28, 1)) < 0.2
+    images = images.astype("int32")
+    rows = []
+    for family in args.families:
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = build_model(family, (28, 28, 1), 2, **FAMILIES[family])
+            model.compile(optimizer="adam")
+        model.fit(
+            images[: 2 * args.batch_size],
+            batch_size=args.batch_size,
+            epochs=1,
+            verbose=0,
+        )
+        start = time.perf_counter()
+        model.fit(images, batch_size=args.batch_size, epochs=1, verbose=0)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "family": family,
+                "mode": args.worker,
+                "replicas": strategy.num_replicas_in_sync,
+                "backend": keras.backend.backend(),
+                "kwargs": FAMILIES[family],
+                "parameters": model.count_params(),
+                "images_per_second": round(len(images) / seconds, 1),
+            }
+        )
+        print(
+            f"{family} ({args.worker}): {rows[-1]['images_per_second']} "
+            "images/s",
+            flush=True,
+        )
+    with open(args.worker_output, "w") as f:
+        json.dump(rows, f)
     return 0
 
 

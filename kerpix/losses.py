@@ -43,3 +43,17 @@ class NegativeLogLikelihood(keras.losses.Loss):
         config = dict(config)
         config["head"] = keras.saving.deserialize_keras_object(config["head"])
         return cls(**config)
+
+
+class BatchMean(keras.losses.Loss):
+    """The (sample-weighted) batch mean of per-example losses given as
+    `y_pred`, through Keras's loss reduction, which also divides by the
+    number of replicas under `tf.distribute` (whose gradients are summed).
+    Used by `ImageDensityModel.compute_loss`."""
+
+    def __init__(self, name="batch_mean", **kwargs):
+        kwargs.setdefault("reduction", "mean_with_sample_weight")
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return y_pred

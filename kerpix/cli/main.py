@@ -30,6 +30,12 @@ def build_parser():
         metavar="KEY=VALUE",
         help="e.g. training.epochs=2 or model.filters=64 (repeatable)",
     )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the backup of an interrupted run in WORKDIR and "
+        "train from scratch (default: resume from it)",
+    )
 
     evaluate = commands.add_parser("evaluate", help="test bits/dim of a run")
     evaluate.add_argument("--workdir", required=True)
@@ -81,7 +87,7 @@ def run_train(args):
     os.makedirs(args.workdir, exist_ok=True)
     with open(os.path.join(args.workdir, "args.txt"), "w") as f:
         f.write(" ".join(["kerpix"] + sys.argv[1:]) + "\n")
-    train(config, args.workdir, verbose=args.verbose)
+    train(config, args.workdir, verbose=args.verbose, restart=args.restart)
     print(f"Trained model written to {args.workdir}/model.keras")
     return 0
 

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerpix.losses import BatchMean
 from kerpix.losses import NegativeLogLikelihood
 from kerpix.metrics import BitsPerDim
 from kerpix.models.inputs import CONDITIONAL_INPUT
@@ -109,6 +110,7 @@ class ImageDensityModel(keras.Model):
         self.negative_log_likelihood = NegativeLogLikelihood(
             head, reduction=None
         )
+        self._batch_mean = BatchMean()
         self.bits_per_dim_tracker = BitsPerDim(image_shape)
         input_shape = (None,) + image_shape
         if conditional_dims and not self.conditions_on_own_images:
@@ -442,13 +444,12 @@ class ImageDensityModel(keras.Model):
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         nll = self.image_nll(split_inputs(x)[0], y_pred)
-        if sample_weight is not None:
-            weights = ops.cast(ops.reshape(sample_weight, (-1,)), nll.dtype)
-            loss = ops.sum(nll * weights) / ops.maximum(ops.sum(weights), 1e-12)
-        else:
-            loss = ops.mean(nll)
-        for extra in self.losses:
-            loss = loss + ops.cast(ops.sum(extra), loss.dtype)
+        # Keras's own reduction: the (weighted) mean over the batch, divided
+        # by the replicas under tf.distribute, whose gradients are summed.
+        loss = self._batch_mean(nll, nll, sample_weight)
+        for extra in self.losses:  # regularizers, add_loss: scaled alike
+            extra = ops.reshape(ops.sum(ops.cast(extra, loss.dtype)), (1,))
+            loss = loss + self._batch_mean(extra, extra)
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):

@@ -42,20 +42,50 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainingConfig:
-    # Passes over the training split.
+    # Epochs of `steps_per_epoch` batches.
     epochs: int = 10
-    # Global batch size (per replica × replicas).
+    # Batch size per replica; the global batch is this × replicas.
     batch_size: int = 32
-    # Adam learning rate.
+    # Adam learning rate (of the global batch; see scale_learning_rate).
     learning_rate: float = 1e-3
+    # Multiply the learning rate by the number of replicas (linear rule).
+    scale_learning_rate: bool = False
+    # "constant", "exponential" (× learning_rate_decay every step, as
+    # PixelCNN++ with 0.999995) or "cosine" (to 0 over all steps).
+    learning_rate_schedule: str = "constant"
+    learning_rate_decay: float = 0.999995
+    # Clip gradients to this global norm (None = no clipping).
+    clip_norm: float = None
+    # Polyak averaging: EMA of the weights with this decay (PixelCNN++:
+    # 0.9995), used for validation, checkpoints, evaluation and export.
+    ema_decay: float = None
+    # "float32", "mixed_float16" or "mixed_bfloat16" (heads stay float32).
+    precision: str = "float32"
     # Seed of weights, shuffling and sampling.
     seed: int = 0
-    # Optional cap on batches per epoch (None = whole split).
+    # Batches per epoch (None = one pass over the training split).
     steps_per_epoch: int = None
     # XLA compilation; off by default (slower than graph mode on CPU).
     jit_compile: bool = False
     # Optional wall-clock budget: stop after the epoch that exceeds it.
     max_minutes: float = None
+    # Stop when validation bits/dim has not improved for this many epochs.
+    early_stopping_patience: int = None
+    # kerpix.training.get_strategy name: "auto", "default", "mirrored",
+    # "multi_worker" (TF_CONFIG), "tpu"; JAX: "auto", "default",
+    # "data_parallel".
+    strategy: str = "default"
+    # Split the CPU into this many logical devices first (None = no
+    # split): MirroredStrategy on a machine without GPUs.
+    logical_cpus: int = None
+    # Deterministic TensorFlow ops (bitwise-reproducible CPU runs).
+    deterministic: bool = False
+    # Keep a backup every epoch; a killed run resumes from it.
+    backup: bool = True
+    # TensorBoard logs in WORKDIR/logs (scalars and sample grids).
+    tensorboard: bool = True
+    # Write a sample grid every this many epochs (None = never).
+    sample_every_epochs: int = None
 
 
 @dataclasses.dataclass(frozen=True)

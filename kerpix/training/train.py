@@ -3,6 +3,8 @@
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 
 import keras
@@ -11,73 +13,306 @@ import numpy as np
 from kerpix import data as kdata
 from kerpix.metrics import bits_per_dim
 from kerpix.models.families import build_model
+from kerpix.models.inputs import prepare_training_data
+from kerpix.training.callbacks import Backup
+from kerpix.training.callbacks import HistoryLogger
+from kerpix.training.callbacks import SampleGrid
 from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
 from kerpix.utils.image_grid import save_image_grid
 
 MODEL_FILE = "model.keras"
+# {"status": "running" | "finished"}: tells an interrupted run from a done one.
+RUN_STATE = "run_state.json"
 
 
-def train(config, workdir, verbose="auto"):
+def train(config, workdir, verbose="auto", restart=False):
     """Train the config's model; write the run into `workdir`.
 
-    Writes `config.json` (resolved, defaults included), `versions.json`,
-    `model.keras` (best validation bits/dim), `history.json` and
-    `metrics.json` (final train and validation numbers).
+    Builds and compiles the model inside the configured distribution
+    strategy's scope (`kerpix.training.distribute`), with global batches of
+    `training.batch_size × replicas`. Writes `config.json` (resolved,
+    defaults included), `versions.json`, `model.keras` (best validation
+    bits/dim; EMA weights when `training.ema_decay` is set),
+    `history.json`, `metrics.json`, TensorBoard logs in `logs/` and
+    optional sample grids in `samples/`.
+
+    A run killed before it finished resumes from its backup
+    (`workdir/backup`, written every epoch) when started again with the
+    same config: same weights, optimizer state, epoch and data order, so
+    it ends with the weights of an uninterrupted run. An unreadable or
+    missing backup of an interrupted run is an error unless `restart`.
+
+    Args:
+        config: a `TrainConfig`.
+        workdir: str. The run's folder.
+        verbose: Keras verbosity (`"auto"`, 0, 1 or 2).
+        restart: bool. Discard any backup and train from scratch.
 
     Returns:
         The trained `ImageDensityModel` (best validation weights).
     """
-    os.makedirs(workdir, exist_ok=True)
-    _write_json(workdir, "config.json", config.to_dict())
-    _write_json(workdir, "versions.json", versions())
-    keras.utils.set_random_seed(config.training.seed)
+    from kerpix.training import distribute
 
-    train_ds = _dataset(config, "train").shuffle(
-        10000, seed=config.training.seed
+    t = config.training
+    _validate_training(t)
+    if t.logical_cpus:
+        distribute.split_cpu(t.logical_cpus)
+    if t.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    strategy = distribute.get_strategy(t.strategy)
+    chief = distribute.is_chief()
+    run_dir = workdir if chief else tempfile.mkdtemp(prefix="kerpix-worker-")
+    os.makedirs(run_dir, exist_ok=True)
+    backup_dir = os.path.join(run_dir, "backup")
+    initial_epoch = _resume_point(run_dir, backup_dir, t.backup, restart)
+    _write_json(run_dir, RUN_STATE, {"status": "running"})
+    _write_json(run_dir, "config.json", config.to_dict())
+    _write_json(run_dir, "versions.json", versions())
+    keras.utils.set_random_seed(t.seed)
+
+    replicas = strategy.num_replicas_in_sync
+    global_batch = t.batch_size * replicas
+    steps_per_epoch = t.steps_per_epoch or max(
+        1, _num_examples(config, "train") // global_batch
     )
-    valid_ds = _dataset(config, "validation")
-    batch = config.training.batch_size
-    model = make_model(config)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.training.learning_rate),
-        jit_compile=config.training.jit_compile,
+    train_ds = _train_stream(config, global_batch).skip(
+        initial_epoch * steps_per_epoch
     )
-    checkpoint = os.path.join(workdir, MODEL_FILE)
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            checkpoint,
-            monitor="val_bits_per_dim",
-            mode="min",
-            save_best_only=True,
+    valid_ds = _dataset(config, "validation").batch(global_batch).prefetch(2)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(t.precision)
+    try:
+        with strategy.scope():
+            model = make_model(config)
+            model.compile(
+                optimizer=make_optimizer(
+                    t, replicas, steps_per_epoch * t.epochs
+                ),
+                jit_compile=t.jit_compile,
+            )
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+    checkpoint = os.path.join(run_dir, MODEL_FILE)
+    history_logger = HistoryLogger(
+        os.path.join(run_dir, "history.json"), initial_epoch
+    )
+    best = keras.callbacks.ModelCheckpoint(
+        checkpoint,
+        monitor="val_bits_per_dim",
+        mode="min",
+        save_best_only=True,
+        initial_value_threshold=min(
+            history_logger.history.get("val_bits_per_dim", [np.inf])
+        ),
+    )
+    # Order matters at the end of an epoch: the history first (a resumed
+    # run drops entries past its backup), then the backup (raw weights,
+    # before the EMA ones are swapped in), then the best checkpoint.
+    callbacks = [history_logger]
+    if t.backup and not distribute.uses_custom_loop(strategy):
+        callbacks.append(Backup(backup_dir))
+    if t.ema_decay:
+        # EMA weights for validation, checkpoints and everything after.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(best)
+    if t.max_minutes is not None:
+        callbacks.append(TimeBudget(t.max_minutes))
+    if t.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_bits_per_dim",
+                mode="min",
+                patience=t.early_stopping_patience,
+            )
         )
-    ]
-    if config.training.max_minutes is not None:
-        callbacks.append(TimeBudget(config.training.max_minutes))
+    log_dir = os.path.join(run_dir, "logs") if t.tensorboard else None
+    if t.sample_every_epochs:
+        callbacks.append(
+            SampleGrid(
+                os.path.join(run_dir, "samples"),
+                t.sample_every_epochs,
+                config.sampling.num_samples,
+                config.sampling.seed,
+                log_dir,
+            )
+        )
     start = time.time()
-    history = model.fit(
-        train_ds.batch(batch).prefetch(2),
-        validation_data=valid_ds.batch(batch).prefetch(2),
-        epochs=config.training.epochs,
-        steps_per_epoch=config.training.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    if distribute.uses_custom_loop(strategy):
+        # keras-team/keras#20585: model.fit fails under this strategy.
+        for callback in callbacks:
+            callback.set_model(model)
+            callback.on_train_begin()
+        distribute.train_loop(
+            model,
+            strategy,
+            prepare_training_data(model, train_ds, None, "x")[0],
+            prepare_training_data(model, valid_ds, None, "x")[0],
+            t.epochs - initial_epoch,
+            steps_per_epoch,
+            callbacks=[c for c in callbacks if chief or c is not best],
+            verbose=0 if verbose == 0 else 2,
+        )
+    else:
+        if log_dir:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir))
+        model.fit(
+            train_ds,
+            validation_data=valid_ds,
+            epochs=t.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     seconds = time.time() - start
-    history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    _write_json(workdir, "history.json", history)
-    best = int(np.argmin(history["val_bits_per_dim"]))
+    history = history_logger.history
+    best_epoch = int(np.argmin(history["val_bits_per_dim"]))
     _update_metrics(
-        workdir,
+        run_dir,
         {
             "train_seconds": round(seconds, 1),
             "epochs_run": len(history["val_bits_per_dim"]),
-            "best_epoch": best + 1,
-            "validation_bits_per_dim": history["val_bits_per_dim"][best],
-            "validation_nats_per_image": history["val_loss"][best],
+            "best_epoch": best_epoch + 1,
+            "validation_bits_per_dim": history["val_bits_per_dim"][best_epoch],
+            "validation_nats_per_image": history["val_loss"][best_epoch],
+            "replicas": replicas,
+            "global_batch_size": global_batch,
         },
     )
+    _write_json(run_dir, RUN_STATE, {"status": "finished"})
+    if not chief:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return model
     return keras.saving.load_model(checkpoint)
+
+
+def make_optimizer(training, replicas=1, total_steps=None):
+    """Adam with the config's schedule, clipping and EMA."""
+    t = training
+    rate = t.learning_rate * (replicas if t.scale_learning_rate else 1)
+    if t.learning_rate_schedule == "exponential":
+        rate = keras.optimizers.schedules.ExponentialDecay(
+            rate, decay_steps=1, decay_rate=t.learning_rate_decay
+        )
+    elif t.learning_rate_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate, decay_steps=max(1, total_steps or 1)
+        )
+    kwargs = {}
+    if t.clip_norm:
+        kwargs["global_clipnorm"] = t.clip_norm
+    if t.ema_decay:
+        kwargs.update(use_ema=True, ema_momentum=t.ema_decay)
+    return keras.optimizers.Adam(rate, **kwargs)
+
+
+def _validate_training(t):
+    choices = {
+        "learning_rate_schedule": ("constant", "exponential", "cosine"),
+        "precision": ("float32", "mixed_float16", "mixed_bfloat16"),
+    }
+    for key, allowed in choices.items():
+        value = getattr(t, key)
+        if value not in allowed:
+            raise ValueError(
+                f"Invalid value for config key `training.{key}`. Expected "
+                f"one of {list(allowed)}. Received: {value!r}"
+            )
+    if t.ema_decay is not None and not 0 < t.ema_decay < 1:
+        raise ValueError(
+            "Invalid value for config key `training.ema_decay`. Expected a "
+            f"decay in (0, 1), e.g. 0.9995, or null. Received: {t.ema_decay!r}"
+        )
+    if t.strategy == "multi_worker" and t.precision == "mixed_float16":
+        raise ValueError(
+            "Invalid value for config key `training.precision`: the "
+            "multi-worker training loop has no loss scaling; use "
+            "'mixed_bfloat16' or 'float32'. Received: 'mixed_float16'"
+        )
+
+
+def _resume_point(run_dir, backup_dir, backup, restart):
+    """Epochs already done by an interrupted run in `run_dir` (0 for a
+    fresh or finished run); raises if its backup is missing."""
+    if restart:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        return 0
+    state_path = os.path.join(run_dir, RUN_STATE)
+    interrupted = False
+    if os.path.isfile(state_path):
+        with open(state_path) as f:
+            interrupted = json.load(f).get("status") == "running"
+    if not interrupted:
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        return 0
+    if not backup or not os.path.isdir(backup_dir):
+        raise ValueError(
+            f"The run in {run_dir!r} was interrupted but has no backup to "
+            f"resume from ({backup_dir!r} is missing; it is written at the "
+            "end of every epoch when training.backup is true). Rerun with "
+            "--restart (train(..., restart=True)) to train from scratch."
+        )
+    epochs = Backup.epochs_done(backup_dir)
+    print(f"Resuming the interrupted run in {run_dir!r} after epoch {epochs}.")
+    return epochs
+
+
+def _train_stream(config, global_batch):
+    """Endless global batches of the training split (held in memory).
+
+    Pass `p` over the data is the stateless permutation of seed
+    `(training.seed, p)`, so the batch at any step is a pure function of
+    the step: a resumed run that skips the steps it already trained on sees
+    exactly the batches an uninterrupted one would. (A `shuffle` with
+    `reshuffle_each_iteration` depends on how many iterators were made
+    before; it is not used.)
+    """
+    import tensorflow as tf
+
+    arrays = _in_memory(_dataset(config, "train"))
+    size = len(arrays[0])
+    tensors = tuple(tf.constant(a) for a in arrays)
+    seed = tf.constant(config.training.seed, tf.int64)
+
+    def one_pass(p):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(size, dtype=tf.int64), seed=tf.stack([seed, p])
+        )
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    def gather(indices):
+        batch = tuple(tf.gather(t, indices) for t in tensors)
+        return batch if len(batch) > 1 else batch[0]
+
+    indices = tf.data.Dataset.range(2**62).flat_map(one_pass)
+    batches = indices.batch(global_batch, drop_remainder=True)
+    return batches.map(gather).prefetch(2)
+
+
+def _in_memory(ds):
+    """NumPy arrays of a dataset of arrays or of `(image, label)` pairs."""
+    chunks = list(ds.batch(4096).as_numpy_iterator())
+    if not chunks:
+        raise ValueError(
+            "Invalid value for config key `data`: the training split is empty."
+        )
+    if isinstance(chunks[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*chunks))
+    return (np.concatenate(chunks),)
+
+
+def _num_examples(config, split):
+    import tensorflow as tf
+
+    ds = _dataset(config, split)
+    count = int(ds.cardinality())
+    if count < 0:  # unknown: count once
+        count = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+    return count
 
 
 def evaluate(workdir, split="test", verbose="auto"):

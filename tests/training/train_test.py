@@ -1,0 +1,161 @@
+"""Training runs: resuming a killed run, backups, EMA, sample grids,
+TensorBoard logs and config errors (in-process and in subprocesses)."""
+
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from training_helpers import kerpix_train
+from training_helpers import model_weights
+from training_helpers import read_json
+from training_helpers import subprocess_env
+from training_helpers import tiny_config
+from training_helpers import write_config
+
+from kerpix.training import train
+from kerpix.training.train import make_optimizer
+
+pytestmark = pytest.mark.tensorflow_only
+
+
+@pytest.mark.large
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    config = write_config(
+        tmp_path / "config.json",
+        epochs=12,
+        steps_per_epoch=40,
+        deterministic=True,
+    )
+    env = subprocess_env()
+    reference = tmp_path / "reference"
+    subprocess.run(
+        kerpix_train(config, reference), env=env, check=True, timeout=600
+    )
+    run = tmp_path / "killed"
+    metadata = run / "backup" / "training_metadata.json"
+    process = subprocess.Popen(kerpix_train(config, run), env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            if metadata.is_file():
+                try:
+                    if read_json(metadata)["epoch"] >= 3:
+                        break
+                except (ValueError, KeyError):
+                    pass  # being written
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it was killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert read_json(run / "run_state.json")["status"] == "running"
+    done = read_json(metadata)["epoch"]
+    assert 3 <= done < 12
+    resumed = subprocess.run(
+        kerpix_train(config, run),
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
+    assert f"after epoch {done}" in resumed.stdout
+    assert read_json(run / "run_state.json")["status"] == "finished"
+    history, want = (
+        read_json(run / "history.json"),
+        read_json(reference / "history.json"),
+    )
+    assert len(history["loss"]) == 12
+    np.testing.assert_allclose(history["loss"], want["loss"], rtol=1e-6)
+    np.testing.assert_allclose(history["val_loss"], want["val_loss"], rtol=1e-6)
+    for got, expected in zip(model_weights(run), model_weights(reference)):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    assert not (run / "backup").exists()  # deleted once finished
+
+
+def test_an_interrupted_run_without_a_usable_backup_is_an_error(tmp_path):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "run_state.json").write_text('{"status": "running"}')
+    with pytest.raises(ValueError, match=r"interrupted.*no backup.*--restart"):
+        train(tiny_config(), str(workdir), verbose=0)
+    backup = workdir / "backup"
+    backup.mkdir()
+    (backup / "training_metadata.json").write_text(
+        '{"epoch": 1, "weights": "epoch_1.weights.h5"}'
+    )
+    (backup / "epoch_1.weights.h5").write_bytes(b"not an HDF5 file")
+    with pytest.raises(
+        ValueError, match=r"Could not restore the backup in .*--restart"
+    ):
+        train(tiny_config(), str(workdir), verbose=0)
+    # Asked for explicitly, a restart trains from scratch.
+    train(tiny_config(), str(workdir), verbose=0, restart=True)
+    assert read_json(workdir / "run_state.json")["status"] == "finished"
+
+
+def test_ema_sample_grids_and_tensorboard_logs(tmp_path):
+    config = tiny_config(
+        ema_decay=0.9,
+        sample_every_epochs=1,
+        tensorboard=True,
+        learning_rate_schedule="exponential",
+        learning_rate_decay=0.99,
+        clip_norm=1.0,
+        early_stopping_patience=5,
+    )
+    model = train(config, str(tmp_path), verbose=0)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.9
+    for epoch in (1, 2):
+        assert (tmp_path / "samples" / f"epoch_{epoch:03d}.png").is_file()
+    import tensorflow as tf
+
+    tags = set()
+    for root, _, files in os.walk(tmp_path / "logs"):
+        for name in files:
+            for record in tf.data.TFRecordDataset(os.path.join(root, name)):
+                event = tf.compat.v1.Event.FromString(record.numpy())
+                tags |= {value.tag for value in event.summary.value}
+    assert {"samples", "epoch_loss", "epoch_bits_per_dim"} <= tags
+    # The checkpoint holds the EMA weights it was validated with.
+    history = read_json(tmp_path / "history.json")
+    best = min(history["val_bits_per_dim"])
+    metrics = read_json(tmp_path / "metrics.json")
+    assert metrics["validation_bits_per_dim"] == best
+
+
+def test_optimizer_options():
+    t = tiny_config(
+        learning_rate=0.01,
+        scale_learning_rate=True,
+        learning_rate_schedule="cosine",
+        clip_norm=2.0,
+    ).training
+    optimizer = make_optimizer(t, replicas=4, total_steps=100)
+    assert optimizer.global_clipnorm == 2.0
+    schedule = optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(0.04)  # linear scaling × 4
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("precision", "float8", r"`training\.precision`.*'float8'"),
+        (
+            "learning_rate_schedule",
+            "step",
+            r"`training\.learning_rate_schedule`.*'step'",
+        ),
+        ("ema_decay", 1.5, r"`training\.ema_decay`.*1\.5"),
+        ("strategy", "horovod", r"`strategy`.*Received: strategy='horovod'"),
+    ],
+)
+def test_bad_training_config(tmp_path, key, value, message):
+    with pytest.raises(ValueError, match=message):
+        train(tiny_config(**{key: value}), str(tmp_path), verbose=0)
