@@ -9,4 +9,5 @@ from kerpix.heads.discretized_logistic_mixture_head import (
     discretized_logistic_log_prob,
 )
 from kerpix.heads.get_head import get_head
+from kerpix.heads.mcgsm_head import MCGSMHead
 from kerpix.heads.pixel_head import PixelHead

@@ -1,5 +1,6 @@
 """Causal building blocks, one per file; `keras` and `keras.ops` only."""
 
+from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.image_upsampling import ImageUpsampling
@@ -7,3 +8,4 @@ from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.layers.spatial_conditioning import SpatialConditioning
+from kerpix.layers.spatial_lstm import SpatialLSTM

@@ -1,0 +1,279 @@
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerpix.heads.mcgsm_head import MCGSMHead
+from kerpix.layers.causal_neighborhood import CausalNeighborhood
+from kerpix.layers.spatial_lstm import SpatialLSTM
+from kerpix.losses import BatchMean
+from kerpix.metrics import BitsPerDim
+from kerpix.models.backbone import validate_image_shape
+from kerpix.models.backbone import validate_positive_int
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class RIDE(keras.Model):
+    """Recurrent image density estimator (Theis & Bethge 2015): causal
+    neighbourhood -> spatial LSTM stack -> factorized MCGSM.
+
+    A density of continuous pixel values, in raster order:
+    `p(y) = Π_ij p(y_ij | h_ij)` with `h_ij` the last `SpatialLSTM`'s state
+    over the causal neighbourhoods (3×5 window, 12 values: RIDE's
+    default), `p(y_ij | h_ij)` an `MCGSMHead`. Grey images (`C = 1`).
+
+    - **Integer images** (`num_levels` set, values in `[0, num_levels)`)
+      are dequantized, `y = (x + u) / num_levels` with `u ~ U[0, 1)`.
+      Then `-log p(y) + H·W·log(num_levels)` is, in expectation over
+      `u`, an **upper bound** on the discrete NLL `-log P(x)` (Jensen), not
+      the exact discrete likelihood: `log_prob`, the loss and the
+      `bits_per_dim_bound` metric report that bound (one draw of `u`).
+    - **Float images** (`num_levels=None`, e.g. whitened natural images):
+      `log_prob` is the density `log p(y)` itself, `bits_per_dim` its
+      negative in bits per pixel, as in the paper.
+
+    The values are normalised as `z = (y - input_mean) / input_scale`
+    before the network; the log-Jacobian `-H·W·log(input_scale)` is part
+    of every likelihood.
+
+    Args:
+        image_shape: `(H, W, 1)`.
+        num_levels: int or `None` (float images). Defaults to `256`.
+        num_layers: int. Spatial LSTM layers (paper: 1 or 2). Defaults to
+            `1`.
+        num_hiddens: int. Units per LSTM. Defaults to `64`.
+        num_components, num_scales, num_features: the MCGSM's; default to
+            `32`, `4`, `32` (the RIDE reference code).
+        input_mean, input_scale: floats of the normalisation. Default to
+            `0.5` and `0.25` (values in `[0, 1)`).
+
+    Example:
+
+    >>> model = kerpix.models.RIDE((6, 6, 1), num_levels=4, num_hiddens=4,
+    ...                            num_components=2, num_scales=2,
+    ...                            num_features=2)
+    >>> images = np.zeros((3, 6, 6, 1), "int32")
+    >>> model.log_prob(images).shape
+    (3,)
+
+    References:
+        - [Theis & Bethge, 2015](https://arxiv.org/abs/1506.03478)
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        num_levels=256,
+        num_layers=1,
+        num_hiddens=64,
+        num_components=32,
+        num_scales=4,
+        num_features=32,
+        input_mean=0.5,
+        input_scale=0.25,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        image_shape = validate_image_shape(image_shape)
+        if image_shape[-1] != 1:
+            raise ValueError(
+                "Invalid value for argument `image_shape`. RIDE models grey "
+                "images: expected 1 channel, e.g. (28, 28, 1). Received: "
+                f"image_shape={image_shape}"
+            )
+        if num_levels is not None:
+            validate_positive_int("num_levels", num_levels)
+        validate_positive_int("num_layers", num_layers)
+        validate_positive_int("num_hiddens", num_hiddens)
+        if not input_scale > 0:
+            raise ValueError(
+                "Invalid value for argument `input_scale`. Expected a "
+                f"positive float. Received: input_scale={input_scale!r}"
+            )
+        self.image_shape = image_shape
+        self.num_levels = num_levels
+        self.num_layers = num_layers
+        self.num_hiddens = num_hiddens
+        self.num_components = num_components
+        self.num_scales = num_scales
+        self.num_features = num_features
+        self.input_mean = float(input_mean)
+        self.input_scale = float(input_scale)
+
+        self.neighborhood = CausalNeighborhood(name="neighborhood")
+        self.lstms = [
+            SpatialLSTM(num_hiddens, name=f"slstm_{k}")
+            for k in range(num_layers)
+        ]
+        self.head = MCGSMHead(
+            num_components, num_scales, num_features, name="mcgsm"
+        )
+        self.noise_seed = keras.random.SeedGenerator(0)
+        metric = "bits_per_dim" if num_levels is None else "bits_per_dim_bound"
+        self.bits_per_dim_tracker = BitsPerDim(image_shape, name=metric)
+        self._batch_mean = BatchMean()
+        self.build((None,) + image_shape)
+
+    def build(self, input_shape):
+        shape = (None,) + self.image_shape
+        features = self.neighborhood.compute_output_shape(shape)
+        for lstm in self.lstms:
+            lstm.build(features)
+            features = lstm.compute_output_shape(features)
+        self.head.build(features)
+        self.built = True
+
+    # === Densities ===
+
+    def hidden_states(self, z):
+        """`h` `(N, H, W, num_hiddens)` of normalised values `z`; at pixel
+        `(i, j)` it depends only on pixels before it."""
+        h = self.neighborhood(z)
+        for lstm in self.lstms:
+            h = lstm(h)
+        return h
+
+    def to_values(self, images, training=False, seed=None):
+        """Continuous values `y` of `images`: dequantized integers, or the
+        float images themselves."""
+        images = ops.cast(images, "float32")
+        if self.num_levels is None:
+            return images
+        noise = keras.random.uniform(
+            ops.shape(images), seed=self.noise_seed if seed is None else seed
+        )
+        return (images + noise) / self.num_levels
+
+    def pixel_log_density(self, y):
+        """`log p(y_ij | y_<ij)` `(N, H, W)` of values `y`, in nats,
+        including the normalisation's log-Jacobian."""
+        z = (y - self.input_mean) / self.input_scale
+        h = self.hidden_states(z)
+        return self.head.log_prob(z[..., 0], h) - math.log(self.input_scale)
+
+    def call(self, images, training=None):
+        """Per-image `log p(y)` in nats (see the class docstring)."""
+        y = self.to_values(images, training=training)
+        log_p = ops.sum(self.pixel_log_density(y), axis=(1, 2))
+        if self.num_levels is not None:
+            # Densities of y in [0, 1)^D -> mass of the discrete bins.
+            log_p = log_p - np.prod(self.image_shape) * math.log(
+                self.num_levels
+            )
+        return log_p
+
+    def log_prob(self, images, batch_size=256, seed=0):
+        """`(N,)` NumPy float32: the log-likelihood bound of integer images
+        (one draw of the dequantization noise from `seed`), or the log
+        density of float images, in nats."""
+        images = self._validate(images, "images")
+        seed = keras.random.SeedGenerator(seed)
+        chunks = []
+        for k in range(0, len(images), batch_size):
+            y = self.to_values(images[k : k + batch_size], seed=seed)
+            log_p = ops.sum(self.pixel_log_density(y), axis=(1, 2))
+            if self.num_levels is not None:
+                log_p = log_p - np.prod(self.image_shape) * math.log(
+                    self.num_levels
+                )
+            chunks.append(ops.convert_to_numpy(log_p))
+        if not chunks:
+            return np.zeros((0,), "float32")
+        return np.concatenate(chunks).astype("float32")
+
+    def _validate(self, images, argument):
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[1:] != self.image_shape:
+            raise ValueError(
+                f"Invalid value for argument `{argument}`. Expected images "
+                f"of shape (N,) + {self.image_shape}. Received: "
+                f"{argument}.shape={images.shape}"
+            )
+        if self.num_levels is not None:
+            if not np.issubdtype(images.dtype, np.integer):
+                raise ValueError(
+                    f"Invalid value for argument `{argument}`. Expected "
+                    f"integers in [0, {self.num_levels}) (num_levels="
+                    f"{self.num_levels}); for float images build the model "
+                    f"with num_levels=None. Received: dtype={images.dtype}"
+                )
+            if images.size and (
+                images.min() < 0 or images.max() >= self.num_levels
+            ):
+                raise ValueError(
+                    f"Invalid value for argument `{argument}`. Expected "
+                    f"values in [0, {self.num_levels}). Received: values in "
+                    f"[{images.min()}, {images.max()}]"
+                )
+        elif not np.issubdtype(images.dtype, np.floating):
+            raise ValueError(
+                f"Invalid value for argument `{argument}`. This model "
+                "(num_levels=None) takes float images. Received: "
+                f"dtype={images.dtype}"
+            )
+        return images
+
+    # === Training ===
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """Configure training; the loss is always the NLL in nats/image
+        (the dequantized bound for integer images)."""
+        if loss is not None or metrics is not None:
+            raise ValueError(
+                "Invalid value for argument `loss`/`metrics`. RIDE always "
+                "trains on its negative log-likelihood; call compile() "
+                f"without them. Received: loss={loss!r}, metrics={metrics!r}"
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        # Restores the optimizer of a `.keras` file; the loss and metrics
+        # are fixed, so they are not part of the config.
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):
+            config.pop(key, None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        nll = -y_pred
+        return self._batch_mean(nll, nll, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        self.bits_per_dim_tracker.update_state(-y_pred, sample_weight)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit` on images (NumPy or a dataset of batches)."""
+        if y is not None:
+            raise ValueError(
+                "Invalid value for argument `y`. RIDE is unconditional; "
+                f"pass images only. Received: y of type {type(y).__name__}"
+            )
+        if not hasattr(x, "element_spec"):
+            x = self._validate(x, "x")
+        return super().fit(x, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        if not hasattr(x, "element_spec"):
+            x = self._validate(x, "x")
+        return super().evaluate(x, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_shape": self.image_shape,
+            "num_levels": self.num_levels,
+            "num_layers": self.num_layers,
+            "num_hiddens": self.num_hiddens,
+            "num_components": self.num_components,
+            "num_scales": self.num_scales,
+            "num_features": self.num_features,
+            "input_mean": self.input_mean,
+            "input_scale": self.input_scale,
+        }

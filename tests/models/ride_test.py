@@ -1,0 +1,119 @@
+"""RIDE: spatial LSTM + MCGSM on continuous (dequantized) pixel values."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerpix import models
+from kerpix import testing
+
+
+def make_model(shape=(5, 6, 1), levels=4, layers=1, **kwargs):
+    return models.RIDE(
+        shape,
+        num_levels=levels,
+        num_layers=layers,
+        num_hiddens=3,
+        num_components=2,
+        num_scales=2,
+        num_features=2,
+        **kwargs,
+    )
+
+
+def ride_field(shape, site):
+    """Pixels `h_ij` reads: rows above up to column j+2, then the row's
+    pixels left of j (the 3×5 window swept over the upper-left quadrant)."""
+    i, j, _ = site
+    field = np.zeros(shape, bool)
+    field[:i, : j + 3] = True
+    field[i, :j] = True
+    return field
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("site", [(2, 3, 0), (4, 0, 0), (0, 5, 0), (4, 5, 0)])
+def test_hidden_states_read_exactly_the_causal_field(layers, site):
+    model = make_model(layers=layers)
+    testing.assert_causal(
+        model.hidden_states,
+        (5, 6, 1),
+        site,
+        expected=ride_field((5, 6, 1), site),
+    )
+
+
+def test_pixel_density_reads_its_value_and_the_causal_field_only():
+    model = make_model(layers=2)
+    shape = (5, 6, 1)
+    site = (3, 2, 0)
+    density = lambda y: model.pixel_log_density(y)[..., None]  # noqa: E731
+    expected = ride_field(shape, site)
+    expected[site] = True
+    testing.assert_causal(density, shape, site, expected=expected, strict=False)
+
+
+def test_float_model_density_integrates_to_one():
+    model = make_model((1, 2, 1), levels=None)
+    grid = np.linspace(-4, 5, 451)
+    y1, y2 = np.meshgrid(grid, grid, indexing="ij")
+    images = np.stack([y1.ravel(), y2.ravel()], -1).reshape(-1, 1, 2, 1)
+    density = np.exp(model.log_prob(images.astype("float32"), batch_size=8192))
+    total = np.trapezoid(
+        np.trapezoid(density.reshape(len(grid), len(grid)), grid), grid
+    )
+    np.testing.assert_allclose(total, 1.0, atol=2e-3)
+
+
+def test_integer_log_prob_is_a_bound_on_the_discrete_likelihood():
+    """E_u[log p((x+u)/L)] - D log L <= log P(x), with P(x) the density's
+    mass on x's bin (computed by quadrature)."""
+    model = make_model((1, 2, 1), levels=3)
+    x = np.array([[[[1], [2]]]], "int32")
+    draws = [model.log_prob(x, seed=s)[0] for s in range(200)]
+    grid = np.linspace(0, 1, 201)
+    bins = [(v + grid) / 3 for v in (1, 2)]
+    y1, y2 = np.meshgrid(*bins, indexing="ij")
+    y = np.stack([y1.ravel(), y2.ravel()], -1).reshape(-1, 1, 2, 1)
+    values = keras.ops.convert_to_numpy(
+        keras.ops.sum(model.pixel_log_density(y.astype("float32")), (1, 2))
+    )
+    density = np.exp(values.astype("float64")).reshape(201, 201)
+    mass = np.trapezoid(np.trapezoid(density, bins[1], axis=1), bins[0])
+    assert np.mean(draws) <= np.log(mass) + 1e-3
+
+
+def test_fit_evaluate_and_keras_file_round_trip(tmp_path):
+    images = np.tile(np.arange(6) % 4, (64, 5, 1))[..., None].astype("int32")
+    model = make_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    history = model.fit(images, epochs=4, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    result = model.evaluate(images, return_dict=True, verbose=0)
+    assert set(result) == {"loss", "bits_per_dim_bound"}
+    np.testing.assert_allclose(
+        result["loss"], -model.log_prob(images).mean(), rtol=0.05
+    )
+    path = str(tmp_path / "ride.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        restored.log_prob(images[:4]), model.log_prob(images[:4])
+    )
+    testing.run_serialization_test(model)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"`image_shape`.*1 channel"):
+        models.RIDE((4, 4, 3))
+    model = make_model()
+    with pytest.raises(ValueError, match=r"`images`.*values in \[0, 4\)"):
+        model.log_prob(np.full((1, 5, 6, 1), 4))
+    with pytest.raises(ValueError, match=r"`images`.*num_levels=None"):
+        model.log_prob(np.zeros((1, 5, 6, 1), "float32"))
+    with pytest.raises(ValueError, match=r"`images`.*\(N,\) \+ \(5, 6, 1\)"):
+        model.log_prob(np.zeros((1, 6, 6, 1), "int32"))
+    with pytest.raises(ValueError, match=r"`y`.*images only"):
+        model.fit(np.zeros((2, 5, 6, 1), "int32"), np.zeros(2))
+    with pytest.raises(ValueError, match=r"`loss`"):
+        model.compile(loss="mse")
