@@ -12,7 +12,9 @@ backend starts): a warm-up fit, then `--steps` timed train steps.
 - `single`: TensorFlow, the default strategy (one device).
 - `mirrored`: TensorFlow, `MirroredStrategy` over the CPU split into 2
   logical devices (`training.logical_cpus=2`), 16 images per replica.
-- `jax`: the JAX backend, one device.
+- `jax`: the JAX backend, one device (without the Diagonal BiLSTM,
+  whose unrolled scan did not finish compiling in 5 minutes on JAX's CPU
+  backend).
 
 Writes benchmarks/results/train_throughput.json.
 """
@@ -36,6 +38,9 @@ FAMILIES = {
     "diagonal_bilstm_pixel_rnn": dict(units=16, num_layers=7),
 }
 MODES = ("single", "mirrored", "jax")
+# The Diagonal BiLSTM's unrolled diagonal scan did not finish compiling on
+# JAX's CPU backend in 5 minutes here; it is left out of the jax mode.
+JAX_SKIP = ("diagonal_bilstm_pixel_rnn",)
 
 
 def main(argv=None):
@@ -140,6 +145,9 @@ def run_mode(args):
     images = images.astype("int32")
     rows = []
     for family in args.families:
+        if args.worker == "jax" and family in JAX_SKIP:
+            print(f"{family} (jax): skipped (compile-bound, see JAX_SKIP)")
+            continue
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model = build_model(family, (28, 28, 1), 2, **FAMILIES[family])
