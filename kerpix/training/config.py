@@ -59,7 +59,8 @@ class TrainingConfig:
     # Polyak averaging: EMA of the weights with this decay (PixelCNN++:
     # 0.9995), used for validation, checkpoints, evaluation and export.
     ema_decay: float = None
-    # "float32", "mixed_float16" or "mixed_bfloat16" (heads stay float32).
+    # "float32", "mixed_float16" or "mixed_bfloat16" (heads stay float32);
+    # kerpix evaluate/sample/export load the run's model.keras under it.
     precision: str = "float32"
     # Seed of weights, shuffling and sampling.
     seed: int = 0

@@ -1,5 +1,6 @@
 """`train`, `evaluate` and `sample` over a run directory (`workdir`)."""
 
+import contextlib
 import json
 import os
 import platform
@@ -82,19 +83,12 @@ def train(config, workdir, verbose="auto", restart=False):
         initial_epoch * steps_per_epoch
     )
     valid_ds = _dataset(config, "validation").batch(global_batch).prefetch(2)
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(t.precision)
-    try:
-        with strategy.scope():
-            model = make_model(config)
-            model.compile(
-                optimizer=make_optimizer(
-                    t, replicas, steps_per_epoch * t.epochs
-                ),
-                jit_compile=t.jit_compile,
-            )
-    finally:
-        keras.config.set_dtype_policy(policy)
+    with dtype_policy(t.precision), strategy.scope():
+        model = make_model(config)
+        model.compile(
+            optimizer=make_optimizer(t, replicas, steps_per_epoch * t.epochs),
+            jit_compile=t.jit_compile,
+        )
 
     checkpoint = os.path.join(run_dir, MODEL_FILE)
     history_logger = HistoryLogger(
@@ -187,7 +181,21 @@ def train(config, workdir, verbose="auto", restart=False):
     if not chief:
         shutil.rmtree(run_dir, ignore_errors=True)
         return model
-    return keras.saving.load_model(checkpoint)
+    with dtype_policy(t.precision):
+        return keras.saving.load_model(checkpoint)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Set Keras's global dtype policy for the block. Backbones rebuild
+    their layers from their arguments when loaded, so a mixed-precision
+    run's `model.keras` is loaded under its policy too (`load_model`)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def make_optimizer(training, replicas=1, total_steps=None):
@@ -399,8 +407,12 @@ def load_model(workdir):
             f"Invalid value for argument `workdir`: no {MODEL_FILE} in "
             f"{workdir!r}. Run `kerpix train --workdir={workdir}` first."
         )
+    precision = "float32"
+    if os.path.isfile(os.path.join(workdir, "config.json")):
+        precision = load_config(workdir).training.precision
     try:
-        return keras.saving.load_model(path)
+        with dtype_policy(precision):
+            return keras.saving.load_model(path)
     except Exception as error:
         raise ValueError(
             f"Could not load the model file {path!r}; it may be corrupt or "

@@ -159,3 +159,18 @@ def test_optimizer_options():
 def test_bad_training_config(tmp_path, key, value, message):
     with pytest.raises(ValueError, match=message):
         train(tiny_config(**{key: value}), str(tmp_path), verbose=0)
+
+
+def test_mixed_precision_trains_and_restores_the_global_policy(tmp_path):
+    import keras
+
+    before = keras.config.dtype_policy().name
+    model = train(
+        tiny_config(precision="mixed_bfloat16"), str(tmp_path), verbose=0
+    )
+    assert keras.config.dtype_policy().name == before
+    conv = model.backbone.get_layer("first_conv")
+    assert conv.dtype_policy.name == "mixed_bfloat16"
+    assert model.head.compute_dtype == "float32"  # heads stay float32
+    history = read_json(tmp_path / "history.json")
+    assert np.all(np.isfinite(history["loss"]))
