@@ -88,14 +88,21 @@ class Sampler:
         return noise.astype("float32")
 
     def fill(
-        self, model, noise, verbose="auto", conditional_input=None, known=None
+        self,
+        model,
+        noise,
+        verbose="auto",
+        conditional_input=None,
+        known=None,
+        return_state=False,
     ):
         """Sample images from `noise` `(N, H*W, noise_dims)`, row by row.
 
         `conditional_input` (labels or vectors, one per image) is passed to
         every pixel of conditional models. `known` (completion) is
         `(images (N, H, W, C), keep (N, H, W))`: pixels with `keep` 1 take
-        the images' values instead of a draw.
+        the images' values instead of a draw. With `return_state`, returns
+        `(images, final state)` (e.g. RIDE's continuous values).
         """
         height, width, _ = model.image_shape
         batch = noise.shape[0]
@@ -124,6 +131,8 @@ class Sampler:
             canvas, state = outputs["canvas"], tuple(outputs["state"])
             if progbar is not None:
                 progbar.update(i + 1)
+        if return_state:
+            return np.asarray(canvas, "int32"), state
         return np.asarray(canvas, "int32")
 
     def program(self, model, completes=False):

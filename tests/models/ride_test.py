@@ -6,6 +6,7 @@ import pytest
 
 from kerpix import models
 from kerpix import testing
+from kerpix.sampling import CachedSampler
 
 
 def make_model(shape=(5, 6, 1), levels=4, layers=1, **kwargs):
@@ -117,3 +118,31 @@ def test_bad_input():
         model.fit(np.zeros((2, 5, 6, 1), "int32"), np.zeros(2))
     with pytest.raises(ValueError, match=r"`loss`"):
         model.compile(loss="mse")
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_cached_sampling_draws_from_the_models_own_conditionals(layers):
+    """Each sampled value is the head's inverse CDF at its noise given the
+    hidden state that the full wavefront computes on the sampled image."""
+    model = make_model(levels=None, layers=layers)
+    noise = np.random.default_rng(0).random((3, 30, 2), "float32")
+    y = model.sample(noise=noise, verbose=0)
+    assert y.shape == (3, 5, 6, 1) and y.dtype == np.float32
+    z = (y - model.input_mean) / model.input_scale
+    h = model.hidden_states(z)
+    again = model.head.sample(h, noise.reshape(3, 5, 6, 2))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(again), z[..., 0], rtol=1e-4, atol=1e-4
+    )
+
+
+def test_integer_samples_are_levels_of_the_continuous_draws():
+    model = make_model(levels=4)
+    noise = np.random.default_rng(1).random((2, 30, 2), "float32")
+    images = model.sample(noise=noise, verbose=0)
+    assert images.dtype == np.int32
+    _, state = CachedSampler().fill(model, noise, verbose=0, return_state=True)
+    y = model.values_from_state(state)
+    np.testing.assert_array_equal(
+        images, np.clip(np.floor(y * 4), 0, 3).astype("int32")
+    )

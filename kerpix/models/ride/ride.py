@@ -11,6 +11,8 @@ from kerpix.losses import BatchMean
 from kerpix.metrics import BitsPerDim
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -181,6 +183,118 @@ class RIDE(keras.Model):
         if not chunks:
             return np.zeros((0,), "float32")
         return np.concatenate(chunks).astype("float32")
+
+    # === Sampling (the step interface of every family) ===
+
+    @property
+    def noise_dims(self):
+        """Uniforms per pixel: the MCGSM's component pick and value."""
+        return self.head.noise_dims
+
+    def initial_state(self, batch_size):
+        """Zero state: the normalised values `z` with the neighbourhood's
+        zero padding, then each spatial LSTM's `h` and `c` caches."""
+        n = self.neighborhood
+        height, width, _ = self.image_shape
+        state = [
+            ops.zeros(
+                (batch_size, height + n.rows, width + n.left + n.right, 1),
+                self.compute_dtype,
+            )
+        ]
+        for lstm in self.lstms:
+            state.extend(lstm.initial_cache(batch_size, height, width))
+        return tuple(state)
+
+    def sample_step(
+        self,
+        canvas,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """Draw pixel `position` (raster index) from `p(y_ij | h_ij)`.
+
+        The continuous value stays in the state (later pixels are
+        conditioned on it, as in training); the canvas gets its level
+        `floor(y * num_levels)`, values outside `[0, 1)` going to the
+        nearest level (the density has mass there; float models return
+        the values themselves from `sample`). `known`: `(values (N, 1),
+        keep (N,))`; kept pixels enter as their bin centre.
+        """
+        n = self.neighborhood
+        width = self.image_shape[1]
+        position = ops.cast(position, "int32")
+        i, j = position // width, position % width
+        z_map = state[0]
+        x = ops.concatenate(
+            [
+                read_pixel(z_map, i + n.rows + di, j + n.left + dj)
+                for di, dj in n.offsets
+            ],
+            axis=-1,
+        )
+        caches = list(state[1:])
+        for k, lstm in enumerate(self.lstms):
+            x, caches[2 * k : 2 * k + 2] = lstm.step(
+                tuple(caches[2 * k : 2 * k + 2]), x, i, j
+            )
+        z = self.head.sample(x, noise, temperature)
+        y = z * self.input_scale + self.input_mean
+        if known is not None:
+            values, keep = known
+            keep = ops.cast(keep, y.dtype)
+            centre = (ops.cast(values[:, 0], y.dtype) + 0.5) / (
+                self.num_levels or 1
+            )
+            if self.num_levels is None:
+                centre = ops.cast(values[:, 0], y.dtype)
+            y = y * (1 - keep) + centre * keep
+            z = (y - self.input_mean) / self.input_scale
+        z_map = update_pixel(z_map, i + n.rows, j + n.left, z[:, None])
+        if self.num_levels is not None:
+            level = ops.clip(
+                ops.floor(y * self.num_levels), 0, self.num_levels - 1
+            )
+            canvas = update_pixel(canvas, i, j, level[:, None])
+        return canvas, (z_map,) + tuple(caches)
+
+    def sample(
+        self,
+        num_samples=None,
+        seed=None,
+        noise=None,
+        temperature=1.0,
+        verbose="auto",
+    ):
+        """Draw images `(N, H, W, 1)`: int32 levels for integer models,
+        float32 values for float models (`num_levels=None`).
+
+        Every pixel is drawn from `p(y_ij | h_ij)` by inverse CDF of two
+        uniforms of `noise` `(N, H*W, 2)` (or drawn from `seed`), with the
+        spatial LSTMs' states cached from pixel to pixel.
+        """
+        from kerpix.sampling import CachedSampler
+
+        sampler = CachedSampler(temperature=temperature, seed=seed)
+        noise = sampler.make_noise(self, num_samples, noise)
+        images, state = sampler.fill(
+            self, noise, verbose=verbose, return_state=True
+        )
+        if self.num_levels is not None:
+            return images
+        return self.values_from_state(state)
+
+    def values_from_state(self, state):
+        """The continuous values `y` `(N, H, W, 1)` held in a sampling
+        state (NumPy float32)."""
+        n = self.neighborhood
+        height, width, _ = self.image_shape
+        z = np.asarray(state[0])[:, n.rows :, n.left : n.left + width]
+        return (z * self.input_scale + self.input_mean).astype("float32")
 
     def _validate(self, images, argument):
         images = np.asarray(images)
