@@ -21,4 +21,5 @@ from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer
+from kerpix.models.ride.ride import MCGSM
 from kerpix.models.ride.ride import RIDE

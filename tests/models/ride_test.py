@@ -32,15 +32,25 @@ def ride_field(shape, site):
     return field
 
 
-@pytest.mark.parametrize("layers", [1, 2])
+def window_field(shape, site):
+    """The plain MCGSM's inputs: the 3×5 causal window only."""
+    i, j, _ = site
+    field = np.zeros(shape, bool)
+    field[max(i - 2, 0) : i, max(j - 2, 0) : j + 3] = True
+    field[i, max(j - 2, 0) : j] = True
+    return field
+
+
+@pytest.mark.parametrize("layers", [0, 1, 2])
 @pytest.mark.parametrize("site", [(2, 3, 0), (4, 0, 0), (0, 5, 0), (4, 5, 0)])
 def test_hidden_states_read_exactly_the_causal_field(layers, site):
     model = make_model(layers=layers)
+    field = ride_field if layers else window_field
     testing.assert_causal(
         model.hidden_states,
         (5, 6, 1),
         site,
-        expected=ride_field((5, 6, 1), site),
+        expected=field((5, 6, 1), site),
     )
 
 
@@ -54,12 +64,16 @@ def test_pixel_density_reads_its_value_and_the_causal_field_only():
     testing.assert_causal(density, shape, site, expected=expected, strict=False)
 
 
-def test_float_model_density_integrates_to_one():
-    model = make_model((1, 2, 1), levels=None)
+@pytest.mark.parametrize(
+    "layers, ensemble", [(0, False), (1, False), (1, True)]
+)
+def test_float_model_density_integrates_to_one(layers, ensemble):
+    model = make_model((1, 2, 1), levels=None, layers=layers)
     grid = np.linspace(-4, 5, 451)
     y1, y2 = np.meshgrid(grid, grid, indexing="ij")
     images = np.stack([y1.ravel(), y2.ravel()], -1).reshape(-1, 1, 2, 1)
-    density = np.exp(model.log_prob(images.astype("float32"), batch_size=8192))
+    log_prob = model.ensemble_log_prob if ensemble else model.log_prob
+    density = np.exp(log_prob(images.astype("float32"), batch_size=8192))
     total = np.trapezoid(
         np.trapezoid(density.reshape(len(grid), len(grid)), grid), grid
     )
@@ -120,7 +134,7 @@ def test_bad_input():
         model.compile(loss="mse")
 
 
-@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("layers", [0, 1, 2])
 def test_cached_sampling_draws_from_the_models_own_conditionals(layers):
     """Each sampled value is the head's inverse CDF at its noise given the
     hidden state that the full wavefront computes on the sampled image."""
@@ -146,3 +160,21 @@ def test_integer_samples_are_levels_of_the_continuous_draws():
     np.testing.assert_array_equal(
         images, np.clip(np.floor(y * 4), 0, 3).astype("int32")
     )
+
+
+def test_ensemble_averages_the_eight_transformed_densities():
+    model = make_model((4, 4, 1), levels=None, layers=1)
+    y = np.random.default_rng(2).random((3, 4, 4, 1)).astype("float32")
+    singles = []
+    for t in (
+        y,
+        y[:, ::-1],
+        y[:, :, ::-1],
+        y[:, ::-1, ::-1],
+    ):
+        for image in (t, t.transpose(0, 2, 1, 3)):
+            singles.append(model.log_prob(np.ascontiguousarray(image)))
+    singles = np.stack(singles).astype("float64")
+    want = np.log(np.exp(singles).mean(axis=0))
+    np.testing.assert_allclose(model.ensemble_log_prob(y), want, rtol=1e-5)
+    assert models.MCGSM((4, 4, 1), num_levels=None).num_layers == 0

@@ -42,8 +42,9 @@ class RIDE(keras.Model):
     Args:
         image_shape: `(H, W, 1)`.
         num_levels: int or `None` (float images). Defaults to `256`.
-        num_layers: int. Spatial LSTM layers (paper: 1 or 2). Defaults to
-            `1`.
+        num_layers: int. Spatial LSTM layers (paper: 1 or 2); `0` is the
+            plain MCGSM baseline (the head on the causal neighbourhood,
+            `kerpix.models.MCGSM`). Defaults to `1`.
         num_hiddens: int. Units per LSTM. Defaults to `64`.
         num_components, num_scales, num_features: the MCGSM's; default to
             `32`, `4`, `32` (the RIDE reference code).
@@ -86,7 +87,12 @@ class RIDE(keras.Model):
             )
         if num_levels is not None:
             validate_positive_int("num_levels", num_levels)
-        validate_positive_int("num_layers", num_layers)
+        if not isinstance(num_layers, int) or num_layers < 0:
+            raise ValueError(
+                "Invalid value for argument `num_layers`. Expected an "
+                "integer >= 0 (0: the plain MCGSM). Received: "
+                f"num_layers={num_layers!r}"
+            )
         validate_positive_int("num_hiddens", num_hiddens)
         if not input_scale > 0:
             raise ValueError(
@@ -296,6 +302,46 @@ class RIDE(keras.Model):
         z = np.asarray(state[0])[:, n.rows :, n.left : n.left + width]
         return (z * self.input_scale + self.input_mean).astype("float32")
 
+    # === Ensemble (EoRIDE) ===
+
+    def ensemble_log_prob(self, images, batch_size=256, seed=0):
+        """EoRIDE: `log (1/K) Σ_k p(T_k y)` over the `K = 8` flips and
+        transposes of square images (`K = 4` flips otherwise), in nats.
+
+        Each transform permutes the pixels, so `p(T_k y)` is itself a
+        density of `y` (every pixel counts, each model's zero padding
+        included) and their average is one too: no pixels are left out.
+        Integer images use one dequantization draw shared by all `T_k`,
+        so the result is a bound like `log_prob`'s.
+        """
+        images = self._validate(images, "images")
+        seed = keras.random.SeedGenerator(seed)
+        chunks = []
+        for k in range(0, len(images), batch_size):
+            y = self.to_values(images[k : k + batch_size], seed=seed)
+            log_ps = [
+                ops.sum(self.pixel_log_density(t), axis=(1, 2))
+                for t in self.transforms(y)
+            ]
+            log_p = ops.logsumexp(ops.stack(log_ps), axis=0) - math.log(
+                len(log_ps)
+            )
+            if self.num_levels is not None:
+                log_p = log_p - np.prod(self.image_shape) * math.log(
+                    self.num_levels
+                )
+            chunks.append(ops.convert_to_numpy(log_p))
+        if not chunks:
+            return np.zeros((0,), "float32")
+        return np.concatenate(chunks).astype("float32")
+
+    def transforms(self, y):
+        """The flips (and, for square images, transposes) of `y`."""
+        flips = [y, ops.flip(y, 1), ops.flip(y, 2), ops.flip(ops.flip(y, 1), 2)]
+        if self.image_shape[0] != self.image_shape[1]:
+            return flips
+        return flips + [ops.transpose(t, (0, 2, 1, 3)) for t in flips]
+
     def _validate(self, images, argument):
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[1:] != self.image_shape:
@@ -391,3 +437,36 @@ class RIDE(keras.Model):
             "input_mean": self.input_mean,
             "input_scale": self.input_scale,
         }
+
+
+def MCGSM(
+    image_shape,
+    num_levels=256,
+    num_components=32,
+    num_scales=4,
+    num_features=32,
+    name="mcgsm",
+    **kwargs,
+):
+    """The plain MCGSM baseline of the RIDE paper: the factorized MCGSM on
+    each pixel's causal neighbourhood, no spatial LSTM
+    (`RIDE(num_layers=0)`).
+
+    Example:
+
+    >>> model = kerpix.models.MCGSM((5, 5, 1), num_levels=4,
+    ...                             num_components=2, num_scales=2,
+    ...                             num_features=2)
+    >>> model.num_layers
+    0
+    """
+    return RIDE(
+        image_shape,
+        num_levels=num_levels,
+        num_layers=0,
+        num_components=num_components,
+        num_scales=num_scales,
+        num_features=num_features,
+        name=name,
+        **kwargs,
+    )
