@@ -46,6 +46,14 @@ def state_shapes(model):
 
 def check_exportable(model):
     """Raise `ValueError` for models the exported signatures do not cover."""
+    from kerpix.models.density_model import ImageDensityModel
+
+    if not isinstance(model, ImageDensityModel):
+        raise ValueError(
+            "Invalid value for argument `model`. Export covers "
+            "ImageDensityModel families (PixelCNN, Gated PixelCNN, PixelRNN, "
+            f"auto-encoder); not yet {type(model).__name__}. Use it in Keras."
+        )
     if getattr(model, "small_model", None) is not None:
         raise ValueError(
             "Invalid value for argument `model`. A multi-scale model samples "

@@ -10,6 +10,8 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
+from kerpix.models.ride.ride import MCGSM
+from kerpix.models.ride.ride import RIDE
 
 FAMILIES = {
     "gated_pixel_cnn": GatedPixelCNN,
@@ -18,11 +20,14 @@ FAMILIES = {
     "diagonal_bilstm_pixel_rnn": DiagonalBiLSTMPixelRNN,
     "multi_scale_pixel_rnn": MultiScalePixelRNN,
     "row_lstm_pixel_rnn": RowLSTMPixelRNN,
+    "ride": RIDE,
+    "mcgsm": MCGSM,
 }
 
 
 def build_model(family, image_shape, num_levels, **kwargs):
-    """Build an `ImageDensityModel` of `family` with the factory's kwargs.
+    """Build a model of `family` with the factory's kwargs (an
+    `ImageDensityModel`, or `RIDE` for `"ride"` and `"mcgsm"`).
 
     Args:
         family: a key of `FAMILIES`, e.g. `"pixel_cnn"`.

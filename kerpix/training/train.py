@@ -96,11 +96,13 @@ def train(config, workdir, verbose="auto", restart=False):
     )
     best = keras.callbacks.ModelCheckpoint(
         checkpoint,
-        monitor="val_bits_per_dim",
+        # val_loss (nats/image) orders epochs like bits/dim, whatever the
+        # model calls its bits/dim metric (RIDE: bits_per_dim_bound).
+        monitor="val_loss",
         mode="min",
         save_best_only=True,
         initial_value_threshold=min(
-            history_logger.history.get("val_bits_per_dim", [np.inf])
+            history_logger.history.get("val_loss", [np.inf])
         ),
     )
     # Order matters at the end of an epoch: the history first (a resumed
@@ -118,7 +120,7 @@ def train(config, workdir, verbose="auto", restart=False):
     if t.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor="val_bits_per_dim",
+                monitor="val_loss",
                 mode="min",
                 patience=t.early_stopping_patience,
             )
@@ -164,14 +166,16 @@ def train(config, workdir, verbose="auto", restart=False):
         )
     seconds = time.time() - start
     history = history_logger.history
-    best_epoch = int(np.argmin(history["val_bits_per_dim"]))
+    best_epoch = int(np.argmin(history["val_loss"]))
     _update_metrics(
         run_dir,
         {
             "train_seconds": round(seconds, 1),
-            "epochs_run": len(history["val_bits_per_dim"]),
+            "epochs_run": len(history["val_loss"]),
             "best_epoch": best_epoch + 1,
-            "validation_bits_per_dim": history["val_bits_per_dim"][best_epoch],
+            "validation_bits_per_dim": float(
+                bits_per_dim(history["val_loss"][best_epoch], model.image_shape)
+            ),
             "validation_nats_per_image": history["val_loss"][best_epoch],
             "replicas": replicas,
             "global_batch_size": global_batch,

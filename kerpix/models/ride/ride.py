@@ -268,12 +268,17 @@ class RIDE(keras.Model):
             canvas = update_pixel(canvas, i, j, level[:, None])
         return canvas, (z_map,) + tuple(caches)
 
+    # RIDE is unconditional (`kerpix sample` and sample grids ask).
+    num_classes = None
+
     def sample(
         self,
         num_samples=None,
         seed=None,
         noise=None,
         temperature=1.0,
+        conditional_input=None,
+        method="cached",
         verbose="auto",
     ):
         """Draw images `(N, H, W, 1)`: int32 levels for integer models,
@@ -285,6 +290,17 @@ class RIDE(keras.Model):
         """
         from kerpix.sampling import CachedSampler
 
+        if conditional_input is not None:
+            raise ValueError(
+                "Invalid value for argument `conditional_input`. RIDE is "
+                "unconditional; pass conditional_input=None. Received: "
+                f"{type(conditional_input).__name__}"
+            )
+        if method != "cached":
+            raise ValueError(
+                "Invalid value for argument `method`. RIDE samples with its "
+                f"cached step only: method='cached'. Received: {method!r}"
+            )
         sampler = CachedSampler(temperature=temperature, seed=seed)
         noise = sampler.make_noise(self, num_samples, noise)
         images, state = sampler.fill(
@@ -414,7 +430,10 @@ class RIDE(keras.Model):
                 "Invalid value for argument `y`. RIDE is unconditional; "
                 f"pass images only. Received: y of type {type(y).__name__}"
             )
-        if not hasattr(x, "element_spec"):
+        if hasattr(x, "element_spec"):
+            # A dataset carries its own shuffling; Keras would only warn.
+            kwargs.setdefault("shuffle", False)
+        else:
             x = self._validate(x, "x")
         return super().fit(x, **kwargs)
 
