@@ -94,6 +94,8 @@ class MCGSMHead(keras.layers.Layer):
     def _terms(self, h):
         """Gate log-weights `(..., C, S)` and the experts' means `(..., C)`
         and log-precisions `(..., C, S)`."""
+        if not self.built:  # used directly, not as a called layer
+            self.build(tuple(h.shape))
         h = ops.cast(h, self.compute_dtype)
         projected = ops.matmul(h, self.features)  # (..., F)
         energy = ops.matmul(
