@@ -43,11 +43,16 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check kerpix tests benchmarks export examples
 	$(BIN)/ruff format --check kerpix tests benchmarks export examples
 
+# The quick CPU versions of every benchmark (about 50 minutes on 2 cores);
+# regenerates the README's tables and docs/images/validation_curves.png.
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5
+	$(BIN)/python benchmarks/ride_comparison.py --budget-minutes 3
+	$(BIN)/python benchmarks/likelihood.py --model row_lstm --dataset binarized_mnist --budget-minutes 10
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/sampling_speed.py
 	$(BIN)/python benchmarks/results_table.py
+	$(BIN)/python benchmarks/plot_curves.py
 
 clean:
 	rm -rf $(VENV) saved_models/demo

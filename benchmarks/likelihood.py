@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 # (model, dataset) -> built-in training preset.
 PRESETS = {
     ("pixelcnn", "dead_leaves"): "dead_leaves_demo",
@@ -61,6 +63,11 @@ def main(argv=None):
     parser.add_argument("--override", action="append", default=[])
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
     parser.add_argument(
+        "--samples-dir",
+        default=os.path.join(ROOT, "docs", "images", "samples"),
+        help="where the sample grid PNG goes ('' for none)",
+    )
+    parser.add_argument(
         "--data-dir",
         default=None,
         help="folder with the MNIST .npz files (default: $KERPIX_DATA_DIR)",
@@ -90,6 +97,17 @@ def main(argv=None):
             metrics = json.load(f)
         if args.model in BOUNDS:
             ensemble = ensemble_nats(workdir, config)
+        with open(os.path.join(workdir, "history.json")) as f:
+            history = json.load(f)
+        samples = None
+        if args.samples_dir:
+            from kerpix.training import sample
+
+            os.makedirs(args.samples_dir, exist_ok=True)
+            samples = os.path.join(
+                args.samples_dir, f"{args.model}-{args.dataset}.png"
+            )
+            shutil.copy(sample(workdir, verbose=0), samples)
     result = {
         "model": args.model,
         "dataset": args.dataset,
@@ -102,6 +120,12 @@ def main(argv=None):
         ),
         "test_ensemble_nats_per_image": ensemble,
         "train_minutes": round(metrics["train_seconds"] / 60, 1),
+        # Validation NLL after each epoch against training time (plots).
+        "validation_curve": {
+            "seconds": history.get("seconds"),
+            "nats_per_image": history["val_loss"],
+        },
+        "samples_png": samples and os.path.relpath(samples, ROOT),
         "epochs_run": metrics["epochs_run"],
         "budget_minutes": args.budget_minutes,
         "hardware": hardware(),

@@ -42,7 +42,8 @@ class HistoryLogger(keras.callbacks.Callback):
     keeps the epochs before the interruption.
 
     Args:
-        path: the `history.json` file (`{metric: [value per epoch]}`).
+        path: the `history.json` file (`{metric: [value per epoch]}`,
+            with `seconds`: training time at the end of each epoch).
         initial_epoch: epochs already done; later entries in the file (an
             epoch that ran after the last backup) are dropped.
     """
@@ -56,9 +57,18 @@ class HistoryLogger(keras.callbacks.Callback):
                 old = json.load(f)
             self.history = {k: v[:initial_epoch] for k, v in old.items()}
 
+    def on_train_begin(self, logs=None):
+        # Wall-clock seconds of training so far (a resumed run continues
+        # from its last recorded epoch).
+        done = self.history.get("seconds", [0.0])
+        self.offset = done[-1] if done else 0.0
+        self.start = time.monotonic()
+
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        seconds = self.offset + time.monotonic() - self.start
+        self.history.setdefault("seconds", []).append(round(seconds, 2))
         with open(self.path, "w") as f:
             json.dump(self.history, f, indent=2)
             f.write("\n")
