@@ -67,3 +67,8 @@ def test_pixel_rnn_completion(shared_data_dir, tmp_path, lstm):
         "--completions=1",
     )
     assert f"{lstm} test NLL:" in out
+
+
+def test_ride_textures(shared_data_dir, tmp_path):
+    out = run_example("ride_textures", shared_data_dir, tmp_path, "--size=20")
+    assert "bits/px (dequantized bound" in out

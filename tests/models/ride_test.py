@@ -178,3 +178,27 @@ def test_ensemble_averages_the_eight_transformed_densities():
     want = np.log(np.exp(singles).mean(axis=0))
     np.testing.assert_allclose(model.ensemble_log_prob(y), want, rtol=1e-5)
     assert models.MCGSM((4, 4, 1), num_levels=None).num_layers == 0
+
+
+def test_completion_keeps_the_known_pixels():
+    model = make_model()
+    images = np.random.default_rng(3).integers(0, 4, (3, 5, 6, 1))
+    mask = np.zeros((5, 6), bool)
+    mask[:2] = True
+    mask[2:, :2] = True
+    done = model.complete(images, mask, seed=0, verbose=0)
+    np.testing.assert_array_equal(done[:, mask], images[:, mask])
+    with pytest.raises(ValueError, match=r"`mask`.*Received: mask.dtype"):
+        model.complete(images, mask.astype("int32"), verbose=0)
+
+
+def test_a_resized_model_shares_the_weights():
+    model = make_model(levels=None, layers=2)
+    big = model.resized((8, 9, 1))
+    y = np.random.default_rng(4).random((2, 8, 9, 1)).astype("float32")
+    small = keras.ops.convert_to_numpy(
+        model.pixel_log_density(np.ascontiguousarray(y[:, :5, :6]))
+    )
+    large = keras.ops.convert_to_numpy(big.pixel_log_density(y))
+    # Pixel (i, j) reads columns up to j + 2: the same inputs for j <= 3.
+    np.testing.assert_allclose(large[:, :5, :4], small[:, :, :4], rtol=1e-5)

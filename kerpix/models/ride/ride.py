@@ -310,6 +310,55 @@ class RIDE(keras.Model):
             return images
         return self.values_from_state(state)
 
+    def complete(
+        self, images, mask, seed=None, temperature=1.0, verbose="auto"
+    ):
+        """Fill the pixels of `images` where `mask` is False, in raster
+        order, each drawn from `p(y_ij | y_<ij)` with the known pixels
+        (`mask` True, entering as their bin centres) kept: the region is
+        sampled given everything above and to its left.
+
+        Args:
+            images: integer images `(N, H, W, 1)`.
+            mask: boolean `(H, W)` or `(N, H, W)`, True where known.
+
+        Returns:
+            Integer images (NumPy int32).
+        """
+        from kerpix.sampling import CachedSampler
+
+        if self.num_levels is None:
+            raise ValueError(
+                "Invalid value for argument `images`: completion is for "
+                "integer models (num_levels set). Received a float model."
+            )
+        images = self._validate(images, "images")
+        mask = np.asarray(mask)
+        grid = self.image_shape[:2]
+        if mask.dtype != bool or mask.shape not in (
+            grid,
+            (len(images),) + grid,
+        ):
+            raise ValueError(
+                "Invalid value for argument `mask`. Expected booleans (True "
+                f"= known pixel) of shape {grid} or {(len(images),) + grid}. "
+                f"Received: mask.dtype={mask.dtype}, mask.shape={mask.shape}"
+            )
+        mask = np.broadcast_to(mask, (len(images),) + grid)
+        sampler = CachedSampler(temperature=temperature, seed=seed)
+        noise = sampler.make_noise(self, len(images))
+        known = (images.astype("int32"), mask.astype("int32"))
+        return sampler.fill(self, noise, verbose=verbose, known=known)
+
+    def resized(self, image_shape):
+        """A RIDE of another image size with these weights (none of them
+        depends on the size): train on patches, sample large textures."""
+        config = self.get_config()
+        config.update(image_shape=tuple(image_shape), name=None)
+        model = type(self).from_config(config)
+        model.set_weights(self.get_weights())
+        return model
+
     def values_from_state(self, state):
         """The continuous values `y` `(N, H, W, 1)` held in a sampling
         state (NumPy float32)."""
