@@ -3,7 +3,6 @@ import numpy as np
 from keras import ops
 
 from kerpix.models.density_model import ImageDensityModel
-from kerpix.models.inputs import reject_conditional
 from kerpix.models.inputs import split_inputs
 from kerpix.models.preprocessor import validate_images
 
@@ -104,15 +103,6 @@ class AutoEncoderDensityModel(ImageDensityModel):
         if conditional_input is None:
             conditional_input = self.encode(images, batch_size)
         return super().log_prob(images, conditional_input, batch_size)
-
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` on images only (the codes come from them)."""
-        reject_conditional(y, "y")
-        return super().fit(x, None, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        reject_conditional(y, "y")
-        return super().evaluate(x, None, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -10,6 +10,7 @@ from kerpix.models.inputs import IMAGES
 from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
+from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.models.preprocessor import validate_images
 from kerpix.ops.pixels import read_pixel
@@ -17,7 +18,7 @@ from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
-class ImageDensityModel(keras.Model):
+class ImageDensityModel(FixedNLLTraining, keras.Model):
     """Autoregressive density model of integer images: preprocessor ->
     causal backbone -> pixel head.
 
@@ -411,34 +412,6 @@ class ImageDensityModel(keras.Model):
         )
 
     # === Training ===
-
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Configure training; the loss is always the NLL in nats/image.
-
-        Args:
-            optimizer: a Keras optimizer or its name. Defaults to `"adam"`.
-            **kwargs: other `keras.Model.compile` arguments
-                (`jit_compile`, `steps_per_execution`, ...).
-        """
-        if loss is not None or metrics is not None:
-            raise ValueError(
-                "Invalid value for argument `loss`/`metrics`. An "
-                "ImageDensityModel always trains on its negative "
-                "log-likelihood (nats/image) and reports bits_per_dim; call "
-                f"compile() without them. Received: loss={loss!r}, "
-                f"metrics={metrics!r}"
-            )
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # Restores the optimizer (and its state) of a `.keras` file; the
-        # loss and metrics are fixed, so they are not part of the config.
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):
-            config.pop(key, None)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True

@@ -138,15 +138,6 @@ class MultiScaleDensityModel(ImageDensityModel):
         reject_conditional(conditional_input, "conditional_input")
         return self._batched_log_prob(np.asarray(images), None, batch_size)
 
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` on images only (the small images are theirs)."""
-        reject_conditional(y, "y")
-        return super().fit(x, None, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        reject_conditional(y, "y")
-        return super().evaluate(x, None, **kwargs)
-
     def _run_sampler(
         self,
         num_samples,

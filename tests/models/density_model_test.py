@@ -208,9 +208,9 @@ def test_bad_api_arguments():
         model.log_prob(random_images(), conditional_input=np.zeros((8, 1)))
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `loss`/`metrics`\. An "
+        match=r"Invalid value for argument `loss`/`metrics`\. "
         r"ImageDensityModel always trains on its negative log-likelihood "
-        r"\(nats/image\) and reports bits_per_dim; call compile\(\) without "
+        r"\(nats/image\) and reports bits/dim; call compile\(\) without "
         r"them\. Received: loss='mse', metrics=None",
     ):
         model.compile(loss="mse")

@@ -11,12 +11,13 @@ from kerpix.losses import BatchMean
 from kerpix.metrics import BitsPerDim
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
-class RIDE(keras.Model):
+class RIDE(FixedNLLTraining, keras.Model):
     """Recurrent image density estimator (Theis & Bethge 2015): causal
     neighbourhood -> spatial LSTM stack -> factorized MCGSM.
 
@@ -162,10 +163,14 @@ class RIDE(keras.Model):
 
     def call(self, images, training=None):
         """Per-image `log p(y)` in nats (see the class docstring)."""
-        y = self.to_values(images, training=training)
+        return self.image_log_prob(self.to_values(images, training=training))
+
+    def image_log_prob(self, y):
+        """Per-image log-likelihood `(N,)` of values `y`: the density, minus
+        `H·W·log(num_levels)` for integer models (densities of `y` in
+        `[0, 1)^D` against masses of the discrete bins: the bound)."""
         log_p = ops.sum(self.pixel_log_density(y), axis=(1, 2))
         if self.num_levels is not None:
-            # Densities of y in [0, 1)^D -> mass of the discrete bins.
             log_p = log_p - np.prod(self.image_shape) * math.log(
                 self.num_levels
             )
@@ -180,12 +185,7 @@ class RIDE(keras.Model):
         chunks = []
         for k in range(0, len(images), batch_size):
             y = self.to_values(images[k : k + batch_size], seed=seed)
-            log_p = ops.sum(self.pixel_log_density(y), axis=(1, 2))
-            if self.num_levels is not None:
-                log_p = log_p - np.prod(self.image_shape) * math.log(
-                    self.num_levels
-                )
-            chunks.append(ops.convert_to_numpy(log_p))
+            chunks.append(ops.convert_to_numpy(self.image_log_prob(y)))
         if not chunks:
             return np.zeros((0,), "float32")
         return np.concatenate(chunks).astype("float32")
@@ -384,17 +384,10 @@ class RIDE(keras.Model):
         chunks = []
         for k in range(0, len(images), batch_size):
             y = self.to_values(images[k : k + batch_size], seed=seed)
-            log_ps = [
-                ops.sum(self.pixel_log_density(t), axis=(1, 2))
-                for t in self.transforms(y)
-            ]
-            log_p = ops.logsumexp(ops.stack(log_ps), axis=0) - math.log(
-                len(log_ps)
+            log_ps = ops.stack(
+                [self.image_log_prob(t) for t in self.transforms(y)]
             )
-            if self.num_levels is not None:
-                log_p = log_p - np.prod(self.image_shape) * math.log(
-                    self.num_levels
-                )
+            log_p = ops.logsumexp(log_ps, axis=0) - math.log(len(log_ps))
             chunks.append(ops.convert_to_numpy(log_p))
         if not chunks:
             return np.zeros((0,), "float32")
@@ -440,27 +433,6 @@ class RIDE(keras.Model):
         return images
 
     # === Training ===
-
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Configure training; the loss is always the NLL in nats/image
-        (the dequantized bound for integer images)."""
-        if loss is not None or metrics is not None:
-            raise ValueError(
-                "Invalid value for argument `loss`/`metrics`. RIDE always "
-                "trains on its negative log-likelihood; call compile() "
-                f"without them. Received: loss={loss!r}, metrics={metrics!r}"
-            )
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # Restores the optimizer of a `.keras` file; the loss and metrics
-        # are fixed, so they are not part of the config.
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "metrics", "loss_weights", "weighted_metrics"):
-            config.pop(key, None)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
