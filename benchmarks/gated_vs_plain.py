@@ -10,7 +10,6 @@ each got through.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -32,31 +31,14 @@ def main(argv=None):
     parser.add_argument("--budget-minutes", type=float, required=True)
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
-    results = {}
-    for model in MODELS:
-        likelihood.main(
-            [
-                "--model",
-                model,
-                "--dataset",
-                args.dataset,
-                "--budget-minutes",
-                str(args.budget_minutes),
-                "--output-dir",
-                args.output_dir,
-            ]
-        )
-        path = os.path.join(args.output_dir, f"{model}-{args.dataset}.json")
-        with open(path) as f:
-            results[model] = json.load(f)
-        # The row's command is this comparison (the output folder aside).
-        results[model]["command"] = (
-            "python benchmarks/gated_vs_plain.py "
-            f"--dataset {args.dataset} --budget-minutes {args.budget_minutes}"
-        )
-        with open(path, "w") as f:
-            json.dump(results[model], f, indent=2)
-            f.write("\n")
+    results = likelihood.run_comparison(
+        MODELS,
+        args.dataset,
+        args.budget_minutes,
+        args.output_dir,
+        "python benchmarks/gated_vs_plain.py "
+        f"--dataset {args.dataset} --budget-minutes {args.budget_minutes}",
+    )
     print(
         f"\n{args.dataset}, {args.budget_minutes} min each, "
         f"{results['pixelcnn']['hardware']}"

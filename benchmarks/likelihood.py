@@ -64,8 +64,10 @@ def main(argv=None):
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
     parser.add_argument(
         "--samples-dir",
-        default=os.path.join(ROOT, "docs", "images", "samples"),
-        help="where the sample grid PNG goes ('' for none)",
+        default=None,
+        help="where the sample grid PNG goes ('' for none; default: "
+        "docs/images/samples for the default --output-dir, else "
+        "OUTPUT_DIR/samples)",
     )
     parser.add_argument(
         "--data-dir",
@@ -73,6 +75,13 @@ def main(argv=None):
         help="folder with the MNIST .npz files (default: $KERPIX_DATA_DIR)",
     )
     args = parser.parse_args(argv)
+    if args.samples_dir is None:
+        default_output = os.path.join(HERE, "results")
+        args.samples_dir = (
+            os.path.join(ROOT, "docs", "images", "samples")
+            if os.path.abspath(args.output_dir) == default_output
+            else os.path.join(args.output_dir, "samples")
+        )
     if (args.model, args.dataset) not in PRESETS:
         parser.error(f"no recipe for {args.model} on {args.dataset}")
 
@@ -150,6 +159,34 @@ def main(argv=None):
         f"{result['train_minutes']} min on {result['hardware']} -> {path}"
     )
     return 0
+
+
+def run_comparison(models, dataset, budget_minutes, output_dir, command):
+    """Run `main` for each model on the same data and budget; record
+    `command` (the comparison script's) as each result's command; return
+    `{model: result}`."""
+    results = {}
+    for model in models:
+        main(
+            [
+                "--model",
+                model,
+                "--dataset",
+                dataset,
+                "--budget-minutes",
+                str(budget_minutes),
+                "--output-dir",
+                output_dir,
+            ]
+        )
+        path = os.path.join(output_dir, f"{model}-{dataset}.json")
+        with open(path) as f:
+            results[model] = json.load(f)
+        results[model]["command"] = command
+        with open(path, "w") as f:
+            json.dump(results[model], f, indent=2)
+            f.write("\n")
+    return results
 
 
 def ensemble_nats(workdir, config):

@@ -14,7 +14,6 @@ patch curriculum and L-BFGS fine-tuning of the MCGSM.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -31,30 +30,14 @@ def main(argv=None):
     parser.add_argument("--budget-minutes", type=float, required=True)
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
-    results = {}
-    for model in MODELS:
-        likelihood.main(
-            [
-                "--model",
-                model,
-                "--dataset",
-                "dead_leaves",
-                "--budget-minutes",
-                str(args.budget_minutes),
-                "--output-dir",
-                args.output_dir,
-            ]
-        )
-        path = os.path.join(args.output_dir, f"{model}-dead_leaves.json")
-        with open(path) as f:
-            results[model] = json.load(f)
-        results[model]["command"] = (
-            "python benchmarks/ride_comparison.py "
-            f"--budget-minutes {args.budget_minutes}"
-        )
-        with open(path, "w") as f:
-            json.dump(results[model], f, indent=2)
-            f.write("\n")
+    results = likelihood.run_comparison(
+        MODELS,
+        "dead_leaves",
+        args.budget_minutes,
+        args.output_dir,
+        "python benchmarks/ride_comparison.py "
+        f"--budget-minutes {args.budget_minutes}",
+    )
     first = results[MODELS[0]]
     pixels = 16 * 16
     print(
