@@ -10,6 +10,7 @@ from kerpix.models.inputs import IMAGES
 from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
+from kerpix.models.inputs import validate_mask
 from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.models.preprocessor import validate_images
@@ -270,19 +271,7 @@ class ImageDensityModel(FixedNLLTraining, keras.Model):
         """
         validate_images(images, self.image_shape, self.num_levels)
         images = np.asarray(images)
-        mask = np.asarray(mask)
-        grid = self.image_shape[:2]
-        if mask.dtype != bool or mask.shape not in (
-            grid,
-            (len(images),) + grid,
-        ):
-            raise ValueError(
-                "Invalid value for argument `mask`. Expected booleans (True "
-                f"= known pixel) of shape {grid} or "
-                f"{(len(images),) + grid}. Received: mask.dtype="
-                f"{mask.dtype}, mask.shape={mask.shape}"
-            )
-        mask = np.broadcast_to(mask, (len(images),) + grid)
+        mask = validate_mask(mask, self.image_shape, len(images))
         return self._run_sampler(
             len(images),
             None,

@@ -70,6 +70,21 @@ def validate_conditional(model, conditional_input, batch_size, argument):
         )
 
 
+def validate_mask(mask, image_shape, num_images):
+    """A completion mask, `(H, W)` or `(N, H, W)` booleans (True = known
+    pixel), broadcast to `(N, H, W)`; raises `ValueError` otherwise."""
+    mask = np.asarray(mask)
+    grid = tuple(image_shape[:2])
+    if mask.dtype != bool or mask.shape not in (grid, (num_images,) + grid):
+        raise ValueError(
+            "Invalid value for argument `mask`. Expected booleans (True "
+            f"= known pixel) of shape {grid} or "
+            f"{(num_images,) + grid}. Received: mask.dtype="
+            f"{mask.dtype}, mask.shape={mask.shape}"
+        )
+    return np.broadcast_to(mask, (num_images,) + grid)
+
+
 def reject_conditional(conditional_input, argument):
     """Models that compute their conditioning from the images take none."""
     if conditional_input is not None:

@@ -11,6 +11,7 @@ from kerpix.losses import BatchMean
 from kerpix.metrics import BitsPerDim
 from kerpix.models.backbone import validate_image_shape
 from kerpix.models.backbone import validate_positive_int
+from kerpix.models.inputs import validate_mask
 from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
@@ -333,18 +334,7 @@ class RIDE(FixedNLLTraining, keras.Model):
                 "integer models (num_levels set). Received a float model."
             )
         images = self._validate(images, "images")
-        mask = np.asarray(mask)
-        grid = self.image_shape[:2]
-        if mask.dtype != bool or mask.shape not in (
-            grid,
-            (len(images),) + grid,
-        ):
-            raise ValueError(
-                "Invalid value for argument `mask`. Expected booleans (True "
-                f"= known pixel) of shape {grid} or {(len(images),) + grid}. "
-                f"Received: mask.dtype={mask.dtype}, mask.shape={mask.shape}"
-            )
-        mask = np.broadcast_to(mask, (len(images),) + grid)
+        mask = validate_mask(mask, self.image_shape, len(images))
         sampler = CachedSampler(temperature=temperature, seed=seed)
         noise = sampler.make_noise(self, len(images))
         known = (images.astype("int32"), mask.astype("int32"))
