@@ -76,10 +76,11 @@ def train(config, workdir, verbose="auto", restart=False):
 
     replicas = strategy.num_replicas_in_sync
     global_batch = t.batch_size * replicas
+    train_arrays = _in_memory(_dataset(config, "train"))
     steps_per_epoch = t.steps_per_epoch or max(
-        1, _num_examples(config, "train") // global_batch
+        1, len(train_arrays[0]) // global_batch
     )
-    train_ds = _train_stream(config, global_batch).skip(
+    train_ds = _train_stream(train_arrays, t.seed, global_batch).skip(
         initial_epoch * steps_per_epoch
     )
     valid_ds = _dataset(config, "validation").batch(global_batch).prefetch(2)
@@ -273,11 +274,12 @@ def _resume_point(run_dir, backup_dir, backup, restart):
     return epochs
 
 
-def _train_stream(config, global_batch):
-    """Endless global batches of the training split (held in memory).
+def _train_stream(arrays, seed, global_batch):
+    """Endless global batches of the training split's `arrays` (images, or
+    images and labels, in memory).
 
     Pass `p` over the data is the stateless permutation of seed
-    `(training.seed, p)`, so the batch at any step is a pure function of
+    `(seed, p)`, so the batch at any step is a pure function of
     the step: a resumed run that skips the steps it already trained on sees
     exactly the batches an uninterrupted one would. (A `shuffle` with
     `reshuffle_each_iteration` depends on how many iterators were made
@@ -285,10 +287,9 @@ def _train_stream(config, global_batch):
     """
     import tensorflow as tf
 
-    arrays = _in_memory(_dataset(config, "train"))
     size = len(arrays[0])
     tensors = tuple(tf.constant(a) for a in arrays)
-    seed = tf.constant(config.training.seed, tf.int64)
+    seed = tf.constant(seed, tf.int64)
 
     def one_pass(p):
         order = tf.random.experimental.stateless_shuffle(
@@ -315,16 +316,6 @@ def _in_memory(ds):
     if isinstance(chunks[0], tuple):
         return tuple(np.concatenate(parts) for parts in zip(*chunks))
     return (np.concatenate(chunks),)
-
-
-def _num_examples(config, split):
-    import tensorflow as tf
-
-    ds = _dataset(config, split)
-    count = int(ds.cardinality())
-    if count < 0:  # unknown: count once
-        count = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
-    return count
 
 
 def evaluate(workdir, split="test", verbose="auto"):
