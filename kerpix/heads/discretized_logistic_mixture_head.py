@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerpix.heads.pixel_head import PixelHead
+from kerpix.utils.validation import validate_positive_int
 
 
 def discretized_logistic_log_prob(values, mean, log_scale, num_levels):
@@ -119,11 +120,7 @@ class DiscretizedLogisticMixtureHead(PixelHead):
         min_log_scale=-7.0,
         **kwargs,
     ):
-        if not isinstance(num_mixtures, int) or num_mixtures < 1:
-            raise ValueError(
-                "Invalid value for argument `num_mixtures`. Expected a "
-                f"positive integer. Received: num_mixtures={num_mixtures!r}"
-            )
+        validate_positive_int("num_mixtures", num_mixtures)
         self.num_mixtures = num_mixtures
         self.min_log_scale = float(min_log_scale)
         super().__init__(num_channels, num_levels, **kwargs)

@@ -3,6 +3,8 @@ import math
 import keras
 from keras import ops
 
+from kerpix.utils.validation import validate_positive_int
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class MCGSMHead(keras.layers.Layer):
@@ -55,16 +57,9 @@ class MCGSMHead(keras.layers.Layer):
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        for name, value in (
-            ("num_components", num_components),
-            ("num_scales", num_scales),
-            ("num_features", num_features),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"Invalid value for argument `{name}`. Expected a "
-                    f"positive integer. Received: {name}={value!r}"
-                )
+        validate_positive_int("num_components", num_components)
+        validate_positive_int("num_scales", num_scales)
+        validate_positive_int("num_features", num_features)
         self.num_components = num_components
         self.num_scales = num_scales
         self.num_features = num_features

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.utils.validation import validate_positive_int
 
 
 class PixelHead(keras.layers.Layer):
@@ -40,11 +41,7 @@ class PixelHead(keras.layers.Layer):
     def __init__(self, num_channels=1, num_levels=256, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if not isinstance(num_channels, int) or num_channels < 1:
-            raise ValueError(
-                "Invalid value for argument `num_channels`. Expected a "
-                f"positive integer. Received: num_channels={num_channels!r}"
-            )
+        validate_positive_int("num_channels", num_channels)
         if not isinstance(num_levels, int) or num_levels < 2:
             raise ValueError(
                 "Invalid value for argument `num_levels`. Expected an integer "

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from kerpix.utils.validation import validate_positive_int
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class ImageUpsampling(keras.layers.Layer):
@@ -44,11 +46,7 @@ class ImageUpsampling(keras.layers.Layer):
                 "Invalid value for argument `factor`. Expected a positive "
                 f"int or (f_h, f_w). Received: factor={factor!r}"
             )
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a positive "
-                f"integer. Received: filters={filters!r}"
-            )
+        validate_positive_int("filters", filters)
         self.factor = factor
         self.filters = filters
 

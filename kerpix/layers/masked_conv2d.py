@@ -4,6 +4,7 @@ from keras import ops
 from kerpix.ops.causal_masks import MASK_TYPES
 from kerpix.ops.causal_masks import _normalize_kernel_size
 from kerpix.ops.causal_masks import causal_mask
+from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -68,12 +69,7 @@ class MaskedConv2D(keras.layers.Conv2D):
                 "Invalid value for argument `mask_type`. Expected one of "
                 f'"A", "B", "V". Received: mask_type={mask_type!r}'
             )
-        if not isinstance(num_color_channels, int) or num_color_channels < 1:
-            raise ValueError(
-                "Invalid value for argument `num_color_channels`. Expected a "
-                "positive integer. Received: "
-                f"num_color_channels={num_color_channels!r}"
-            )
+        validate_positive_int("num_color_channels", num_color_channels)
         if strides not in (1, (1, 1), [1, 1]):
             raise ValueError(
                 "Invalid value for argument `strides`. A masked convolution "

@@ -3,6 +3,8 @@ import math
 import keras
 from keras import ops
 
+from kerpix.utils.validation import validate_positive_int
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class SpatialConditioning(keras.layers.Layer):
@@ -52,11 +54,7 @@ class SpatialConditioning(keras.layers.Layer):
                 "Invalid value for argument `image_size`. Expected (height, "
                 f"width), positive ints. Received: image_size={image_size!r}"
             )
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a positive "
-                f"integer. Received: filters={filters!r}"
-            )
+        validate_positive_int("filters", filters)
         if not isinstance(num_upsamplings, int) or num_upsamplings < 0:
             raise ValueError(
                 "Invalid value for argument `num_upsamplings`. Expected an "

@@ -4,6 +4,7 @@ from keras import ops
 
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -49,11 +50,7 @@ class SpatialLSTM(keras.layers.Layer):
 
     def __init__(self, units, kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units < 1:
-            raise ValueError(
-                "Invalid value for argument `units`. Expected a positive "
-                f"integer. Received: units={units!r}"
-            )
+        validate_positive_int("units", units)
         self.units = units
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer or keras.initializers.RandomUniform(-0.08, 0.08)

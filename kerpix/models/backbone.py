@@ -77,15 +77,6 @@ def validate_image_shape(image_shape):
     return shape
 
 
-def validate_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a positive "
-            f"integer. Received: {name}={value!r}"
-        )
-    return value
-
-
 def validate_color_multiple(name, value, colors):
     """`value` must split evenly into `colors` colour groups."""
     if value % colors:

@@ -10,6 +10,7 @@ import numpy as np
 
 from kerpix.utils.image_grid import image_grid
 from kerpix.utils.image_grid import save_image_grid
+from kerpix.utils.validation import validate_positive_int
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -172,11 +173,7 @@ class SampleGrid(keras.callbacks.Callback):
         self, directory, every_epochs, num_samples=16, seed=0, log_dir=None
     ):
         super().__init__()
-        if not isinstance(every_epochs, int) or every_epochs < 1:
-            raise ValueError(
-                "Invalid value for argument `every_epochs`. Expected a "
-                f"positive int. Received: every_epochs={every_epochs!r}"
-            )
+        validate_positive_int("every_epochs", every_epochs)
         self.directory = directory
         self.every_epochs = every_epochs
         self.num_samples = num_samples

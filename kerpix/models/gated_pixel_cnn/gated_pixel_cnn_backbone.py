@@ -7,10 +7,10 @@ from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
-from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.pixels import update_row
+from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")

@@ -6,8 +6,8 @@ from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
-from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")

@@ -1,7 +1,7 @@
 import keras
 
 from kerpix.models.backbone import validate_image_shape
-from kerpix.models.backbone import validate_positive_int
+from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")

@@ -10,9 +10,9 @@ from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
 from kerpix.models.backbone import validate_color_multiple
 from kerpix.models.backbone import validate_image_shape
-from kerpix.models.backbone import validate_positive_int
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_positive_int
 
 LSTM_LAYERS = {"row_lstm": RowLSTM, "diagonal_bilstm": DiagonalBiLSTM}
 
