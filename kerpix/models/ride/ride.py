@@ -254,11 +254,9 @@ class RIDE(FixedNLLTraining, keras.Model):
         if known is not None:
             values, keep = known
             keep = ops.cast(keep, y.dtype)
-            centre = (ops.cast(values[:, 0], y.dtype) + 0.5) / (
-                self.num_levels or 1
-            )
-            if self.num_levels is None:
-                centre = ops.cast(values[:, 0], y.dtype)
+            # Known levels enter as their bin centres (completion is for
+            # integer models only, see `complete`).
+            centre = (ops.cast(values[:, 0], y.dtype) + 0.5) / self.num_levels
             y = y * (1 - keep) + centre * keep
             z = (y - self.input_mean) / self.input_scale
         z_map = update_pixel(z_map, i + n.rows, j + n.left, z[:, None])
