@@ -43,7 +43,8 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check kerpix tests benchmarks export examples
 	$(BIN)/ruff format --check kerpix tests benchmarks export examples
 
-# The quick CPU versions of every benchmark (about 50 minutes on 2 cores);
+# The quick CPU versions of every benchmark (training budgets: 2 × 5 +
+# 3 × 3 + 10 minutes, plus throughput and sampling; not yet timed as a whole);
 # regenerates the README's tables and docs/images/validation_curves.png.
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5
