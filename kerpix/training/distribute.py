@@ -232,13 +232,12 @@ def train_loop(
     history = {}
     model.stop_training = False
     iterator = iter(train_dist)
-    progbar_target = steps_per_epoch
     for epoch in range(epochs):
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
         progbar = None
         if verbose == 1:
-            progbar = keras.utils.Progbar(progbar_target)
+            progbar = keras.utils.Progbar(steps_per_epoch)
         total = count = 0.0
         for step in range(steps_per_epoch):
             t, c = train_step(iterator)

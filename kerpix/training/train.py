@@ -151,7 +151,7 @@ def train(config, workdir, verbose="auto", restart=False):
             t.epochs - initial_epoch,
             steps_per_epoch,
             callbacks=[c for c in callbacks if chief or c is not best],
-            verbose=0 if verbose == 0 else 2,
+            verbose=1 if verbose == "auto" else verbose,
         )
     else:
         if log_dir:

@@ -46,7 +46,7 @@ def read_json(path):
         return json.load(f)
 
 
-def kerpix_train(config_path, workdir, *extra, env=None):
+def kerpix_train(config_path, workdir, *extra):
     return [
         sys.executable,
         "-m",
