@@ -38,6 +38,8 @@ PRESETS = {
     ("mcgsm", "dead_leaves"): "dead_leaves_mcgsm",
     ("ride", "dead_leaves"): "dead_leaves_ride",
     ("ride_2_layers", "dead_leaves"): "dead_leaves_ride_2_layers",
+    ("mcgsm", "mnist"): "mnist_mcgsm",
+    ("ride", "mnist"): "mnist_ride",
 }
 # RIDE and the MCGSM model dequantized values: their NLL is an upper bound.
 BOUNDS = ("mcgsm", "ride", "ride_2_layers")
@@ -203,6 +205,7 @@ def ensemble_nats(workdir, config):
             data.load(
                 d.name,
                 d.test_split,
+                data_dir=d.data_dir,
                 image_shape=d.image_shape,
                 num_grey_levels=d.num_grey_levels,
                 num_images=d.num_test,

@@ -9,3 +9,4 @@ from kerpix.layers.residual_block import ResidualBlock
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.layers.spatial_lstm import SpatialLSTM
+from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner

@@ -38,8 +38,8 @@ def finetune_mcgsm(
         verbose: 0 or 1: one line per iteration.
 
     Returns:
-        History dict: `train_nll` and `validation_nll` (nats per pixel,
-        normalised values) per iteration, `best_iteration`.
+        History dict: `train_nll` and `validation_nll` (nats per pixel of
+        the preconditioned values) per iteration, `best_iteration`.
     """
     import scipy.optimize
     import tensorflow as tf
@@ -58,8 +58,7 @@ def finetune_mcgsm(
     def features(batch):
         batch = model._validate(batch, "images")
         y = model.to_values(batch, seed=keras.random.SeedGenerator(seed))
-        z = (y - model.input_mean) / model.input_scale
-        return model.hidden_states(z), z[..., 0]
+        return model.states_and_targets(model.normalize(y))
 
     h, z = features(images)
     h_valid, z_valid = features(validation_images)

@@ -25,6 +25,7 @@ def train_ride(
     finetune_iterations=50,
     finetune_images=1000,
     seed=0,
+    adapt=True,
     verbose=1,
 ):
     """Train `model` (a `kerpix.models.RIDE`) with the paper's schedule.
@@ -45,6 +46,8 @@ def train_ride(
         finetune_iterations: L-BFGS iterations per stage (0: none).
         finetune_images: int. Images used for fine-tuning.
         seed: int. Seed of the crops and the dequantization noise.
+        adapt: bool. Fit the model's preconditioner to `images` first
+            (`RIDE.adapt`). Defaults to `True`.
         verbose: 0, 1 or 2.
 
     Returns:
@@ -62,6 +65,8 @@ def train_ride(
             "Invalid value for argument `stages`. Patches must fit in the "
             f"images ({height}×{width}). Received: largest patch {largest}"
         )
+    if adapt:
+        model.adapt(images, seed=seed)
     rng = np.random.default_rng(seed)
     report = []
     for patch, epochs, learning_rate in stages:

@@ -90,6 +90,10 @@ def train(config, workdir, verbose="auto", restart=False):
             optimizer=make_optimizer(t, replicas, steps_per_epoch * t.epochs),
             jit_compile=t.jit_compile,
         )
+        if hasattr(model, "adapt"):
+            # RIDE's preconditioner: fitted to the training split once
+            # (deterministic; a resumed run restores it with the weights).
+            model.adapt(train_arrays[0], seed=t.seed)
 
     checkpoint = os.path.join(run_dir, MODEL_FILE)
     history_logger = HistoryLogger(

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+import keras
 import numpy as np
 import pytest
 from training_helpers import kerpix_train
@@ -206,5 +207,9 @@ def test_ride_trains_evaluates_and_samples_through_the_run_api(tmp_path):
     from kerpix.export import export_onnx
     from kerpix.training.train import load_model
 
+    # train() fitted the preconditioner to the training split first.
+    model = load_model(str(tmp_path / "run"))
+    scale = keras.ops.convert_to_numpy(model.preconditioner.output_scale)
+    assert scale != 1.0
     with pytest.raises(ValueError, match=r"`model`.*not yet RIDE"):
-        export_onnx(load_model(str(tmp_path / "run")), str(tmp_path / "onnx"))
+        export_onnx(model, str(tmp_path / "onnx"))

@@ -7,6 +7,7 @@ from keras import ops
 from kerpix.heads.mcgsm_head import MCGSMHead
 from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.spatial_lstm import SpatialLSTM
+from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
 from kerpix.losses import BatchMean
 from kerpix.metrics import BitsPerDim
 from kerpix.models.backbone import validate_image_shape
@@ -37,9 +38,14 @@ class RIDE(FixedNLLTraining, keras.Model):
       `log_prob` is the density `log p(y)` itself, `bits_per_dim` its
       negative in bits per pixel, as in the paper.
 
-    The values are normalised as `z = (y - input_mean) / input_scale`
-    before the network; the log-Jacobian `-H·W·log(input_scale)` is part
-    of every likelihood.
+    The values are normalised as `z = (y - input_mean) / input_scale`,
+    then each (neighbourhood, pixel) pair goes through a
+    `WhiteningPreconditioner` (inputs whitened; the pixel minus its linear
+    prediction from the neighbourhood, scaled): the identity until
+    `adapt(images)` fits it to training data, as RIDE's reference code
+    does before training (`kerpix train` and `train_ride` call it). Both
+    maps are affine given the past; their log-Jacobians are part of every
+    likelihood.
 
     Args:
         image_shape: `(H, W, 1)`.
@@ -112,6 +118,7 @@ class RIDE(FixedNLLTraining, keras.Model):
         self.input_scale = float(input_scale)
 
         self.neighborhood = CausalNeighborhood(name="neighborhood")
+        self.preconditioner = WhiteningPreconditioner(name="preconditioner")
         self.lstms = [
             SpatialLSTM(num_hiddens, name=f"slstm_{k}")
             for k in range(num_layers)
@@ -128,6 +135,7 @@ class RIDE(FixedNLLTraining, keras.Model):
     def build(self, input_shape):
         shape = (None,) + self.image_shape
         features = self.neighborhood.compute_output_shape(shape)
+        self.preconditioner.build(features)
         for lstm in self.lstms:
             lstm.build(features)
             features = lstm.compute_output_shape(features)
@@ -139,10 +147,16 @@ class RIDE(FixedNLLTraining, keras.Model):
     def hidden_states(self, z):
         """`h` `(N, H, W, num_hiddens)` of normalised values `z`; at pixel
         `(i, j)` it depends only on pixels before it."""
-        h = self.neighborhood(z)
+        return self.states_and_targets(z)[0]
+
+    def states_and_targets(self, z):
+        """The head's features `h` and targets `t` `(N, H, W)` (the
+        preconditioned pixel values) of normalised values `z`."""
+        x = self.neighborhood(z)
+        h = self.preconditioner.whiten_inputs(x)
         for lstm in self.lstms:
             h = lstm(h)
-        return h
+        return h, self.preconditioner.whiten_outputs(x, z[..., 0])
 
     def to_values(self, images, training=False, seed=None):
         """Continuous values `y` of `images`: dequantized integers, or the
@@ -157,10 +171,30 @@ class RIDE(FixedNLLTraining, keras.Model):
 
     def pixel_log_density(self, y):
         """`log p(y_ij | y_<ij)` `(N, H, W)` of values `y`, in nats,
-        including the normalisation's log-Jacobian."""
-        z = (y - self.input_mean) / self.input_scale
-        h = self.hidden_states(z)
-        return self.head.log_prob(z[..., 0], h) - math.log(self.input_scale)
+        including the normalisation's and preconditioner's
+        log-Jacobians."""
+        h, t = self.states_and_targets(self.normalize(y))
+        return (
+            self.head.log_prob(t, h)
+            + self.preconditioner.log_jacobian
+            - math.log(self.input_scale)
+        )
+
+    def normalize(self, y):
+        """`z = (y - input_mean) / input_scale`."""
+        return (y - self.input_mean) / self.input_scale
+
+    def adapt(self, images, max_images=4000, seed=0):
+        """Fit the `WhiteningPreconditioner` to the neighbourhoods and
+        values of (up to `max_images` of) `images` (one dequantization
+        draw from `seed`). Call before training."""
+        images = self._validate(images, "images")[:max_images]
+        y = self.to_values(images, seed=keras.random.SeedGenerator(seed))
+        z = self.normalize(y)
+        x = ops.convert_to_numpy(self.neighborhood(z))
+        self.preconditioner.adapt(
+            x.reshape(-1, x.shape[-1]), ops.convert_to_numpy(z).reshape(-1)
+        )
 
     def call(self, images, training=None):
         """Per-image `log p(y)` in nats (see the class docstring)."""
@@ -244,12 +278,14 @@ class RIDE(FixedNLLTraining, keras.Model):
             ],
             axis=-1,
         )
+        h = self.preconditioner.whiten_inputs(x)
         caches = list(state[1:])
         for k, lstm in enumerate(self.lstms):
-            x, caches[2 * k : 2 * k + 2] = lstm.step(
-                tuple(caches[2 * k : 2 * k + 2]), x, i, j
+            h, caches[2 * k : 2 * k + 2] = lstm.step(
+                tuple(caches[2 * k : 2 * k + 2]), h, i, j
             )
-        z = self.head.sample(x, noise, temperature)
+        t = self.head.sample(h, noise, temperature)
+        z = self.preconditioner.unwhiten_outputs(x, t)
         y = z * self.input_scale + self.input_mean
         if known is not None:
             values, keep = known
@@ -258,7 +294,7 @@ class RIDE(FixedNLLTraining, keras.Model):
             # integer models only, see `complete`).
             centre = (ops.cast(values[:, 0], y.dtype) + 0.5) / self.num_levels
             y = y * (1 - keep) + centre * keep
-            z = (y - self.input_mean) / self.input_scale
+            z = self.normalize(y)
         z_map = update_pixel(z_map, i + n.rows, j + n.left, z[:, None])
         if self.num_levels is not None:
             level = ops.clip(
