@@ -44,7 +44,8 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check kerpix tests benchmarks export examples
 
 # The quick CPU versions of every benchmark (training budgets: 2 × 5 +
-# 3 × 5 + 10 minutes, plus throughput and sampling);
+# 3 × 5 + 10 minutes, plus throughput and sampling: 44:56 in all on the
+# 2-core development machine);
 # regenerates the README's tables and docs/images/validation_curves.png.
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/gated_vs_plain.py --dataset dead_leaves --budget-minutes 5
