@@ -81,9 +81,16 @@ def sample(signature, session, noise, conditional_input=None):
     return canvas
 
 
-def score(session, images, conditional_input=None):
-    """`(log_prob nats, bits_per_dim)` of integer images `(N, H, W, C)`."""
+def score(session, images, conditional_input=None, seed=0):
+    """`(log_prob nats, bits_per_dim)` of integer images `(N, H, W, C)`.
+
+    Dequantizing models (RIDE, MCGSM: a `dequantization` input) get
+    uniform noise drawn from `seed`; their log_prob is then a bound.
+    """
     feed = {"images": images.astype("int32")}
+    if "dequantization" in [i.name for i in session.get_inputs()]:
+        rng = np.random.default_rng(seed)
+        feed["dequantization"] = rng.random(images.shape, "float32")
     if conditional_input is not None:
         dtype = session.get_inputs()[1].type
         feed["conditional_input"] = np.asarray(
@@ -161,7 +168,7 @@ def main(argv=None):
         args.num_samples = len(condition)
     if args.score:
         log_prob, bits = score(
-            sessions["log_prob"], np.load(args.score), condition
+            sessions["log_prob"], np.load(args.score), condition, args.seed
         )
         for lp, b in zip(log_prob, bits):
             print(f"log_prob {lp:.4f} nats, {b:.4f} bits/dim")

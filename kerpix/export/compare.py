@@ -56,3 +56,21 @@ def example_conditions(model, count, seed=0):
             "float32"
         )
     return None
+
+
+def log_prob_feed(model, images, seed=0):
+    """The `log_prob` endpoint's feed for `images` (NumPy arrays by input
+    name) and Keras's log-likelihoods of the same inputs: example
+    conditions for conditional models, uniform dequantization noise for
+    dequantizing ones."""
+    from kerpix.export import signatures as sig
+
+    feed = {sig.IMAGES: np.asarray(images, "int32")}
+    if sig.dequantizes(model):
+        noise = np.random.default_rng(seed).random(np.shape(images), "float32")
+        feed[sig.DEQUANTIZATION] = noise
+        return feed, model.log_prob(images, noise=noise)
+    condition = example_conditions(model, len(images))
+    if condition is not None:
+        feed[sig.CONDITIONAL_INPUT] = condition
+    return feed, model.log_prob(images, conditional_input=condition)

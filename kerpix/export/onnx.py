@@ -11,6 +11,7 @@ from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
+from kerpix.export.compare import log_prob_feed
 
 OPSET = 17
 
@@ -70,15 +71,10 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
             [sig.CODES], {sig.IMAGES: np.asarray(images, "int32")}
         )
         assert_close_codes(model.encode(images), codes, path)
-    log_prob = _session(path, "log_prob.onnx")
-    condition = example_conditions(model, len(images))
-    feed = {sig.IMAGES: np.asarray(images, "int32")}
-    if condition is not None:
-        feed[sig.CONDITIONAL_INPUT] = condition
-    (got,) = log_prob.run([sig.LOG_PROB], feed)
-    diff = assert_close_log_prob(
-        model.log_prob(images, conditional_input=condition), got, rtol, path
-    )
+    session = _session(path, "log_prob.onnx")
+    feed, expected = log_prob_feed(model, images, seed)
+    (got,) = session.run([sig.LOG_PROB], feed)
+    diff = assert_close_log_prob(expected, got, rtol, path)
     step = _session(path, "sample_step.onnx")
     noise = np.random.default_rng(seed).random(
         (

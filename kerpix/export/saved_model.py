@@ -11,6 +11,7 @@ from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
+from kerpix.export.compare import log_prob_feed
 
 
 def export_saved_model(model, base_path, name="kerpix", version=1):
@@ -85,16 +86,12 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
     if sig.has_encoder(model):
         got = loaded.signatures["encode"](images=tf.constant(images, tf.int32))
         assert_close_codes(model.encode(images), got[sig.CODES].numpy(), path)
-    condition = example_conditions(model, len(images))
-    feed = {sig.IMAGES: tf.constant(images, tf.int32)}
-    if condition is not None:
-        feed[sig.CONDITIONAL_INPUT] = tf.constant(condition)
-    got = loaded.signatures["serving_default"](**feed)
+    feed, expected = log_prob_feed(model, images, seed)
+    got = loaded.signatures["serving_default"](
+        **{k: tf.constant(v) for k, v in feed.items()}
+    )
     diff = assert_close_log_prob(
-        model.log_prob(images, conditional_input=condition),
-        got[sig.LOG_PROB].numpy(),
-        rtol,
-        path,
+        expected, got[sig.LOG_PROB].numpy(), rtol, path
     )
     noise = tf_functions.sample_noise(model, num_samples, seed)
     condition = example_conditions(model, num_samples)

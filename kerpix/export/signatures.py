@@ -18,6 +18,7 @@ NOISE = "noise"
 NEXT_CANVAS = "next_canvas"
 CONDITIONAL_INPUT = "conditional_input"
 CODES = "codes"
+DEQUANTIZATION = "dequantization"
 # The image dtype of every endpoint: int32 holds any num_levels and is
 # what TF Serving's JSON integers decode to.
 IMAGE_DTYPE = "int32"
@@ -44,15 +45,30 @@ def state_shapes(model):
     ]
 
 
+def dequantizes(model):
+    """Whether `model`'s log-likelihood is a bound over dequantization noise
+    (RIDE, MCGSM): its `log_prob` endpoint takes that noise as an input."""
+    return bool(getattr(model, "dequantizes", False))
+
+
 def check_exportable(model):
     """Raise `ValueError` for models the exported signatures do not cover."""
     from kerpix.models.density_model import ImageDensityModel
+    from kerpix.models.ride.ride import RIDE
 
-    if not isinstance(model, ImageDensityModel):
+    if not isinstance(model, (ImageDensityModel, RIDE)):
         raise ValueError(
             "Invalid value for argument `model`. Export covers "
             "ImageDensityModel families (PixelCNN, Gated PixelCNN, PixelRNN, "
-            f"auto-encoder); not yet {type(model).__name__}. Use it in Keras."
+            "auto-encoder) and RIDE/MCGSM; not "
+            f"{type(model).__name__}. Use it in Keras."
+        )
+    if isinstance(model, RIDE) and model.num_levels is None:
+        raise ValueError(
+            "Invalid value for argument `model`. The exported endpoints take "
+            "and return integer images; a float RIDE (num_levels=None) is "
+            "not exportable yet. Use it in Keras, or build the model with "
+            "num_levels set."
         )
     if getattr(model, "small_model", None) is not None:
         raise ValueError(
@@ -81,6 +97,23 @@ def signature(model):
         dict(s, name=next_state_name(k)) for k, s in enumerate(state_inputs)
     ]
     levels = [0, model.num_levels - 1]
+    log_prob_inputs = [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)]
+    log_prob_units = "nats per image"
+    if dequantizes(model):
+        log_prob_inputs.append(
+            tensor(
+                DEQUANTIZATION,
+                "float32",
+                image,
+                range=[0, 1],
+                doc=(
+                    "uniform noise u in [0, 1): the model scores the "
+                    "continuous values (images + u) / num_levels; averaged "
+                    "over u, -log_prob bounds the discrete NLL from above"
+                ),
+            )
+        )
+        log_prob_units = "nats per image (a bound: see dequantization)"
     conditional = []
     if model.num_classes:
         conditional = [
@@ -128,13 +161,10 @@ def signature(model):
             "log_prob": {
                 "file": "log_prob.onnx",
                 "saved_model_signature": "serving_default",
-                "inputs": [
-                    tensor(IMAGES, IMAGE_DTYPE, image, range=levels),
-                    *conditional,
-                ],
+                "inputs": [*log_prob_inputs, *conditional],
                 "outputs": [
                     tensor(
-                        LOG_PROB, "float32", ["batch"], units="nats per image"
+                        LOG_PROB, "float32", ["batch"], units=log_prob_units
                     ),
                     tensor(
                         BITS_PER_DIM,
@@ -190,11 +220,15 @@ def encode_outputs(model, images):
     return {CODES: model.encoder(model.preprocessor(images))}
 
 
-def log_prob_outputs(model, images):
-    """The `log_prob` endpoint's outputs for a batch of images."""
+def log_prob_outputs(model, images, dequantization=None):
+    """The `log_prob` endpoint's outputs for a batch of images (and, for
+    dequantizing models, their dequantization noise)."""
     from kerpix.metrics import bits_per_dim
 
-    log_prob = model.compute_log_prob(images)
+    if dequantizes(model):
+        log_prob = model.compute_log_prob(images, dequantization)
+    else:
+        log_prob = model.compute_log_prob(images)
     return {
         LOG_PROB: log_prob,
         BITS_PER_DIM: bits_per_dim(-log_prob, model.image_shape),

@@ -23,10 +23,21 @@ def conditional_specs(model):
 
 
 def log_prob_specs(model):
+    if sig.dequantizes(model):
+        noise = tf.TensorSpec(
+            (None,) + model.image_shape, tf.float32, sig.DEQUANTIZATION
+        )
+        return [image_spec(model, sig.IMAGES), noise]
     return [image_spec(model, sig.IMAGES)] + conditional_specs(model)
 
 
 def log_prob_function(model):
+    if sig.dequantizes(model):
+        return tf.function(
+            lambda images, noise: sig.log_prob_outputs(model, images, noise),
+            input_signature=log_prob_specs(model),
+        )
+
     def log_prob(images, *conditional):
         inputs = images
         if conditional:

@@ -3,6 +3,7 @@ import math
 import keras
 from keras import ops
 
+from kerpix.ops.special import normal_quantile
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -142,7 +143,7 @@ class MCGSMHead(keras.layers.Layer):
             ops.reshape(component * log_precision, ops.shape(flat)), axis=-1
         )
         u = ops.clip(noise[..., 1], 1e-7, 1 - 1e-7)
-        normal = math.sqrt(2.0) * ops.erfinv(2.0 * u - 1.0)
+        normal = normal_quantile(u)  # elementary ops: exports to ONNX
         scale = ops.exp(-0.5 * chosen_log_precision) * temperature
         return chosen_mean + scale * normal
 

@@ -9,6 +9,7 @@ import pytest
 
 from kerpix import models
 from kerpix.export.compare import example_conditions
+from kerpix.export.compare import log_prob_feed
 
 pytestmark = [pytest.mark.tensorflow_only, pytest.mark.large]
 
@@ -86,7 +87,35 @@ MODELS = {
         kernel_size=3,
         head="logistic_mixture",
     ),
+    "ride_2_layers": lambda: adapted(
+        models.RIDE(
+            (5, 6, 1),
+            num_levels=8,
+            num_layers=2,
+            num_hiddens=3,
+            num_components=2,
+            num_scales=2,
+            num_features=2,
+        )
+    ),
+    "mcgsm": lambda: adapted(
+        models.MCGSM(
+            (4, 5, 1),
+            num_levels=4,
+            num_components=2,
+            num_scales=2,
+            num_features=2,
+        )
+    ),
 }
+
+
+def adapted(model):
+    """RIDE/MCGSM with its preconditioner fitted (not the identity)."""
+    rng = np.random.default_rng(1)
+    steps = rng.integers(0, 2, (16,) + model.image_shape)
+    model.adapt(np.cumsum(steps, axis=2) % model.num_levels)
+    return model
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -135,15 +164,13 @@ def test_saved_model_layout_signatures_and_log_prob(
     fn = loaded.signatures["serving_default"]
     specs = fn.structured_input_signature[1]
     assert specs["images"].dtype == tf.int32
-    condition = example_conditions(model, len(images))
-    feed = {"images": tf.constant(images, tf.int32)}
-    if condition is None:
+    feed, expected = log_prob_feed(model, images)
+    assert set(specs) == set(feed)
+    if getattr(model, "dequantizes", False):
+        assert set(specs) == {"images", "dequantization"}
+    elif example_conditions(model, 1) is None:
         assert set(specs) == {"images"}
-    else:
-        assert set(specs) == {"images", "conditional_input"}
-        feed["conditional_input"] = tf.constant(condition)
-    out = fn(**feed)
-    expected = model.log_prob(images, conditional_input=condition)
+    out = fn(**{k: tf.constant(v) for k, v in feed.items()})
     np.testing.assert_allclose(out["log_prob"].numpy(), expected, rtol=1e-4)
     dims = np.prod(model.image_shape)
     np.testing.assert_allclose(
@@ -270,6 +297,14 @@ def test_check_fails_on_a_different_model(model, images, saved_model_path):
     other.set_weights([5 * w for w in model.get_weights()])
     with pytest.raises(AssertionError, match="differs? from Keras"):
         check_saved_model(other, saved_model_path, images)
+
+
+def test_float_ride_is_not_exportable(tmp_path):
+    from kerpix.export import export_onnx
+
+    model = models.RIDE((4, 4, 1), num_levels=None, num_hiddens=2)
+    with pytest.raises(ValueError, match=r"`model`.*float RIDE"):
+        export_onnx(model, str(tmp_path))
 
 
 def test_bad_export_arguments(model, tmp_path):

@@ -167,7 +167,7 @@ class RIDE(FixedNLLTraining, keras.Model):
         noise = keras.random.uniform(
             ops.shape(images), seed=self.noise_seed if seed is None else seed
         )
-        return (images + noise) / self.num_levels
+        return self.dequantize(images, noise)
 
     def pixel_log_density(self, y):
         """`log p(y_ij | y_<ij)` `(N, H, W)` of values `y`, in nats,
@@ -211,19 +211,64 @@ class RIDE(FixedNLLTraining, keras.Model):
             )
         return log_p
 
-    def log_prob(self, images, batch_size=256, seed=0):
+    def log_prob(self, images, batch_size=256, seed=0, noise=None):
         """`(N,)` NumPy float32: the log-likelihood bound of integer images
-        (one draw of the dequantization noise from `seed`), or the log
-        density of float images, in nats."""
+        (one draw of the dequantization noise from `seed`, or the given
+        uniform `noise` of the images' shape), or the log density of float
+        images, in nats."""
         images = self._validate(images, "images")
+        if noise is not None:
+            noise = self._validate_noise(noise, images.shape)
         seed = keras.random.SeedGenerator(seed)
         chunks = []
         for k in range(0, len(images), batch_size):
-            y = self.to_values(images[k : k + batch_size], seed=seed)
+            batch = images[k : k + batch_size]
+            if noise is None:
+                y = self.to_values(batch, seed=seed)
+            else:
+                y = self.dequantize(batch, noise[k : k + batch_size])
             chunks.append(ops.convert_to_numpy(self.image_log_prob(y)))
         if not chunks:
             return np.zeros((0,), "float32")
         return np.concatenate(chunks).astype("float32")
+
+    @property
+    def dequantizes(self):
+        """Whether `log_prob` is a bound over dequantization noise (integer
+        models); exported `log_prob` endpoints then take that noise."""
+        return self.num_levels is not None
+
+    def dequantize(self, images, noise):
+        """`y = (x + u) / num_levels` for uniform `noise` `u` (traceable)."""
+        return (ops.cast(images, "float32") + ops.cast(noise, "float32")) / (
+            self.num_levels
+        )
+
+    def compute_log_prob(self, images, dequantization):
+        """Per-image log-likelihood bound of integer `images` for the given
+        dequantization noise, in a graph (the exported `log_prob`)."""
+        return self.image_log_prob(self.dequantize(images, dequantization))
+
+    def _validate_noise(self, noise, shape):
+        noise = np.asarray(noise)
+        if self.num_levels is None:
+            raise ValueError(
+                "Invalid value for argument `noise`: float models "
+                "(num_levels=None) are not dequantized; pass noise=None."
+            )
+        if noise.shape != shape or not np.issubdtype(noise.dtype, np.floating):
+            raise ValueError(
+                "Invalid value for argument `noise`. Expected floats of the "
+                f"images' shape {shape}. Received: shape={noise.shape}, "
+                f"dtype={noise.dtype}"
+            )
+        if noise.size and (noise.min() < 0 or noise.max() >= 1):
+            raise ValueError(
+                "Invalid value for argument `noise`. Expected uniform values "
+                f"in [0, 1). Received: values in [{noise.min()}, "
+                f"{noise.max()}]"
+            )
+        return noise.astype("float32")
 
     # === Sampling (the step interface of every family) ===
 
@@ -303,8 +348,9 @@ class RIDE(FixedNLLTraining, keras.Model):
             canvas = update_pixel(canvas, i, j, level[:, None])
         return canvas, (z_map,) + tuple(caches)
 
-    # RIDE is unconditional (`kerpix sample` and sample grids ask).
+    # RIDE is unconditional (`kerpix sample`, sample grids and export ask).
     num_classes = None
+    conditional_dims = 0
 
     def sample(
         self,
