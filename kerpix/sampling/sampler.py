@@ -2,6 +2,7 @@ import keras
 import numpy as np
 
 from kerpix.sampling.row_program import get_program
+from kerpix.utils.validation import validate_uniform
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -80,12 +81,7 @@ class Sampler:
                 f"noise.shape[0]={noise.shape[0]} (or be None). Received: "
                 f"num_samples={num_samples!r}"
             )
-        if noise.size and (noise.min() < 0 or noise.max() >= 1):
-            raise ValueError(
-                "Invalid value for argument `noise`. Expected uniforms in "
-                f"[0, 1). Received: values in [{noise.min()}, {noise.max()}]"
-            )
-        return noise.astype("float32")
+        return validate_uniform("noise", noise)
 
     def fill(
         self,

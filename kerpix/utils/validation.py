@@ -10,3 +10,15 @@ def validate_positive_int(name, value):
             f"integer. Received: {name}={value!r}"
         )
     return value
+
+
+def validate_uniform(name, values):
+    """Return NumPy `values` as float32 if they all lie in `[0, 1)` (the
+    uniform noise that sampling and dequantization take), else raise a
+    `ValueError` naming the argument and the range found."""
+    if values.size and (values.min() < 0 or values.max() >= 1):
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected uniform values "
+            f"in [0, 1). Received: values in [{values.min()}, {values.max()}]"
+        )
+    return values.astype("float32")

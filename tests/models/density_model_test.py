@@ -229,8 +229,8 @@ def test_bad_api_arguments():
         model.sample(noise=np.zeros((2, 36)))
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `noise`\. Expected uniforms in "
-        r"\[0, 1\)\. Received: values in \[1\.0, 1\.0\]",
+        match=r"Invalid value for argument `noise`\. Expected uniform values "
+        r"in \[0, 1\)\. Received: values in \[1\.0, 1\.0\]",
     ):
         model.sample(noise=np.ones((2, 36, 1)))
     with pytest.raises(

@@ -144,6 +144,25 @@ def test_bad_input():
         model.fit(np.zeros((2, 5, 6, 1), "int32"), np.zeros(2))
     with pytest.raises(ValueError, match=r"`loss`"):
         model.compile(loss="mse")
+    images = np.zeros((2, 5, 6, 1), "int32")
+    with pytest.raises(ValueError, match=r"`noise`.*in \[0, 1\).*1\.5"):
+        model.log_prob(images, noise=np.full((2, 5, 6, 1), 1.5))
+    with pytest.raises(ValueError, match=r"`noise`.*shape \(2, 5, 6, 1\)"):
+        model.log_prob(images, noise=np.zeros((2, 5, 6)))
+    with pytest.raises(ValueError, match=r"`noise`.*num_levels=None"):
+        make_model(levels=None).log_prob(
+            images.astype("float32"), noise=np.zeros((2, 5, 6, 1))
+        )
+
+
+def test_log_prob_with_given_noise_equals_the_graph_version():
+    model = make_model()
+    rng = np.random.default_rng(6)
+    images = rng.integers(0, 4, (3, 5, 6, 1))
+    noise = rng.random((3, 5, 6, 1), "float32")
+    graph = keras.ops.convert_to_numpy(model.compute_log_prob(images, noise))
+    np.testing.assert_allclose(model.log_prob(images, noise=noise), graph)
+    assert not np.allclose(model.log_prob(images, noise=noise / 2), graph)
 
 
 @pytest.mark.parametrize("layers", [0, 1, 2])

@@ -16,6 +16,7 @@ from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_positive_int
+from kerpix.utils.validation import validate_uniform
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -262,13 +263,7 @@ class RIDE(FixedNLLTraining, keras.Model):
                 f"images' shape {shape}. Received: shape={noise.shape}, "
                 f"dtype={noise.dtype}"
             )
-        if noise.size and (noise.min() < 0 or noise.max() >= 1):
-            raise ValueError(
-                "Invalid value for argument `noise`. Expected uniform values "
-                f"in [0, 1). Received: values in [{noise.min()}, "
-                f"{noise.max()}]"
-            )
-        return noise.astype("float32")
+        return validate_uniform("noise", noise)
 
     # === Sampling (the step interface of every family) ===
 
