@@ -68,8 +68,9 @@ def table():
         )
         ensemble = r.get("test_ensemble_nats_per_image")
         if ensemble is not None:
+            name = "EoRIDE: " if r["model"].startswith("ride") else ""
             rows.append(
-                f"| ensemble of the row above over 8 flips/transposes (EoRIDE) "
+                f"| {name}ensemble of the row above over 8 flips/transposes "
                 f"| {dataset} | "
                 f"≤ {ensemble:.2f} | ≤ {ensemble * bits_per_nat:.3f} | — | "
                 f"{r['hardware']} | same model | `{r['command']}` |"
