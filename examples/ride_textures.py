@@ -67,6 +67,7 @@ def main(argv=None):
     model = kerpix.models.RIDE(
         (patch, patch, 1), num_levels=levels, num_hiddens=args.hiddens
     )
+    model.adapt(x)  # the preconditioner, fitted to the training patches
     minutes = train_for(model, x, minutes=args.minutes, batch_size=32)
     nats, bits = test_nll(model, x_test)
     print(
