@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kerpix.export import signatures as sig
+
 
 def assert_close_log_prob(expected, got, rtol, what):
     """Largest relative difference of two log-likelihood vectors."""
@@ -63,8 +65,6 @@ def log_prob_feed(model, images, seed=0):
     name) and Keras's log-likelihoods of the same inputs: example
     conditions for conditional models, uniform dequantization noise for
     dequantizing ones."""
-    from kerpix.export import signatures as sig
-
     feed = {sig.IMAGES: np.asarray(images, "int32")}
     if sig.dequantizes(model):
         noise = np.random.default_rng(seed).random(np.shape(images), "float32")

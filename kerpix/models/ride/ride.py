@@ -225,10 +225,10 @@ class RIDE(FixedNLLTraining, keras.Model):
         for k in range(0, len(images), batch_size):
             batch = images[k : k + batch_size]
             if noise is None:
-                y = self.to_values(batch, seed=seed)
+                log_p = self.image_log_prob(self.to_values(batch, seed=seed))
             else:
-                y = self.dequantize(batch, noise[k : k + batch_size])
-            chunks.append(ops.convert_to_numpy(self.image_log_prob(y)))
+                log_p = self.compute_log_prob(batch, noise[k : k + batch_size])
+            chunks.append(ops.convert_to_numpy(log_p))
         if not chunks:
             return np.zeros((0,), "float32")
         return np.concatenate(chunks).astype("float32")
