@@ -21,7 +21,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev]"
+	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev,images]"
 	touch $@
 
 demo: $(VENV)/.demo-installed

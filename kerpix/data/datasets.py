@@ -1,7 +1,8 @@
 """`kerpix.data.load`: tf.data pipelines of uint8 images (+ labels).
 
 MNIST and binarized MNIST are read by tensorflow-datasets builders over
-local `.npz` files (never downloaded); dead leaves are generated.
+local `.npz` files (never downloaded); dead leaves are generated; natural
+patches are cut from the photographs inside scikit-image's wheel.
 """
 
 import os
@@ -9,10 +10,14 @@ import os
 import numpy as np
 
 from kerpix.data.dead_leaves import dead_leaves
+from kerpix.data.natural_patches import natural_patches
 
-DATASETS = ("dead_leaves", "mnist", "binarized_mnist")
+DATASETS = ("dead_leaves", "natural_patches", "mnist", "binarized_mnist")
+# Generated (or cut) in memory: sized by `image_shape` / `num_images`.
+IN_MEMORY = ("dead_leaves", "natural_patches")
 SPLITS = {
     "dead_leaves": ("train", "validation", "test"),
+    "natural_patches": ("train", "validation", "test"),
     "mnist": ("train", "test"),
     "binarized_mnist": ("train", "validation", "test"),
 }
@@ -28,7 +33,7 @@ DEAD_LEAVES_SPLITS = {
 def image_shape_of(name, image_shape=None):
     """The `(H, W, C)` images of dataset `name`."""
     _check_name(name)
-    if name == "dead_leaves":
+    if name in IN_MEMORY:
         return tuple(image_shape or (16, 16, 1))
     return (28, 28, 1)
 
@@ -51,7 +56,10 @@ def load(
     """Load a dataset as an unbatched `tf.data.Dataset` of uint8 images.
 
     Args:
-        name: `"dead_leaves"`, `"mnist"` or `"binarized_mnist"`.
+        name: `"dead_leaves"`, `"natural_patches"` (grey patches of the
+            photographs in scikit-image, split by source image; see
+            `kerpix.data.natural_patches`), `"mnist"` or
+            `"binarized_mnist"`.
         split: `"train"`, `"validation"` or `"test"` (MNIST has no
             validation split: slice it, e.g. `"train[:55000]"`). File-backed
             datasets take any tensorflow-datasets slice, e.g.
@@ -59,9 +67,11 @@ def load(
         data_dir: folder holding `mnist.npz` / `binarized_mnist.npz`.
             Defaults to `$KERPIX_DATA_DIR`.
         with_labels: bool. Yield `(image, label)` pairs (MNIST only).
-        image_shape: dead leaves only: `(H, W, C)`. Defaults to
-            `(16, 16, 1)`.
-        num_images: dead leaves only: number of images in the split.
+        image_shape: dead leaves and natural patches only: `(H, W, C)`
+            (natural patches: `(P, P, 1)`). Defaults to `(16, 16, 1)`.
+        num_images: dead leaves and natural patches only: number of
+            images in the split (natural patches: the first of a fixed
+            shuffle; all of them by default).
         num_grey_levels: dead leaves only: distinct grey levels of the
             disks (see `kerpix.data.dead_leaves`). Defaults to `256`.
 
@@ -104,6 +114,23 @@ def load(
             num_grey_levels=num_grey_levels,
         )
         return tf.data.Dataset.from_tensor_slices(images)
+    if name == "natural_patches":
+        if split != base_split or num_grey_levels != 256:
+            raise ValueError(
+                "Invalid value for argument `split`/`num_grey_levels`. "
+                "Natural patches are 8-bit and cut in memory: set the size "
+                "with `num_images`, not a slice or grey levels. Received: "
+                f"split={split!r}, num_grey_levels={num_grey_levels!r}"
+            )
+        shape = image_shape_of(name, image_shape)
+        if len(shape) != 3 or shape[0] != shape[1] or shape[2] != 1:
+            raise ValueError(
+                "Invalid value for argument `image_shape`. Natural patches "
+                "are square and grey: (P, P, 1), e.g. (16, 16, 1). "
+                f"Received: image_shape={image_shape!r}"
+            )
+        images = natural_patches(split, shape[0], num_images=num_images)
+        return tf.data.Dataset.from_tensor_slices(images)
     if (
         image_shape is not None
         or num_images is not None
@@ -112,7 +139,8 @@ def load(
         raise ValueError(
             "Invalid value for argument `image_shape`/`num_images`/"
             "`num_grey_levels`. Only "
-            "dead leaves take them; slice file-backed splits instead, e.g. "
+            "in-memory datasets (dead leaves, natural patches) take them; "
+            "slice file-backed splits instead, e.g. "
             f"split='train[:1000]'. Received them for name={name!r}"
         )
     return _load_from_files(name, split, data_dir, with_labels)

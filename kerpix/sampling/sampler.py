@@ -91,6 +91,7 @@ class Sampler:
         conditional_input=None,
         known=None,
         return_state=False,
+        num_rows=None,
     ):
         """Sample images from `noise` `(N, H*W, noise_dims)`, row by row.
 
@@ -98,9 +99,23 @@ class Sampler:
         every pixel of conditional models. `known` (completion) is
         `(images (N, H, W, C), keep (N, H, W))`: pixels with `keep` 1 take
         the images' values instead of a draw. With `return_state`, returns
-        `(images, final state)` (e.g. RIDE's continuous values).
+        `(images, final state)` (e.g. RIDE's continuous values). With
+        `num_rows`, only the first `num_rows` rows are filled (the rest of
+        the canvas and state stay as initialised): for callers that need
+        no pixel below them.
         """
         height, width, _ = model.image_shape
+        if num_rows is not None:
+            if isinstance(num_rows, bool) or not (
+                isinstance(num_rows, (int, np.integer))
+                and 1 <= num_rows <= height
+            ):
+                raise ValueError(
+                    "Invalid value for argument `num_rows`. Expected an "
+                    f"integer in [1, {height}] or None. Received: "
+                    f"num_rows={num_rows!r}"
+                )
+            height = int(num_rows)
         batch = noise.shape[0]
         program = self.program(model, completes=known is not None)
         canvas = np.zeros((batch,) + model.image_shape, "int32")

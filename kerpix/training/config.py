@@ -22,11 +22,12 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    # Dataset name for kerpix.data.load: dead_leaves, mnist, binarized_mnist.
+    # Dataset name for kerpix.data.load: dead_leaves, natural_patches,
+    # mnist, binarized_mnist.
     name: str = "dead_leaves"
     # Folder holding mnist.npz / binarized_mnist.npz (or $KERPIX_DATA_DIR).
     data_dir: str = None
-    # Dead leaves only: (H, W, C) of the generated images.
+    # Dead leaves / natural patches only: (H, W, C) of the images.
     image_shape: tuple = None
     # Dead leaves only: distinct grey levels of the disks (2..256).
     num_grey_levels: int = 256
@@ -34,7 +35,8 @@ class DataConfig:
     train_split: str = "train"
     validation_split: str = "validation"
     test_split: str = "test"
-    # Dead leaves only: images generated per split (None = defaults).
+    # Dead leaves / natural patches only: images per split (None =
+    # defaults).
     num_train: int = None
     num_validation: int = None
     num_test: int = None

@@ -5,6 +5,8 @@ stopping (the RIDE paper's step after each training stage).
 TensorFlow backend (gradients by `tf.GradientTape`); imports SciPy.
 """
 
+import time
+
 import keras
 import numpy as np
 
@@ -14,7 +16,8 @@ def finetune_mcgsm(
     images,
     validation_images,
     max_iterations=100,
-    patience=5,
+    patience=20,
+    max_seconds=None,
     seed=0,
     verbose=1,
 ):
@@ -33,7 +36,10 @@ def finetune_mcgsm(
             (keep them to a few thousand: their hidden states are held in
             memory).
         max_iterations: int. L-BFGS iterations. Defaults to `100`.
-        patience: int. Defaults to `5`.
+        patience: int. Iterations without a better validation NLL before
+            stopping (L-BFGS often gets worse for a few iterations before
+            it improves). Defaults to `20`.
+        max_seconds: float or `None`: stop after this many seconds.
         seed: int. Seed of the dequantization noise.
         verbose: 0 or 1: one line per iteration.
 
@@ -55,10 +61,16 @@ def finetune_mcgsm(
     shapes = [tuple(v.shape) for v in variables]
     sizes = [int(np.prod(s)) for s in shapes]
 
-    def features(batch):
-        batch = model._validate(batch, "images")
-        y = model.to_values(batch, seed=keras.random.SeedGenerator(seed))
-        return model.states_and_targets(model.normalize(y))
+    def features(images, chunk=256):
+        images = model._validate(images, "images")
+        noise_seed = keras.random.SeedGenerator(seed)
+        hs, zs = [], []
+        for k in range(0, len(images), chunk):  # bounded memory
+            y = model.to_values(images[k : k + chunk], seed=noise_seed)
+            h, z = model.states_and_targets(model.normalize(y))
+            hs.append(keras.ops.convert_to_numpy(h))
+            zs.append(keras.ops.convert_to_numpy(z))
+        return tf.constant(np.concatenate(hs)), tf.constant(np.concatenate(zs))
 
     h, z = features(images)
     h_valid, z_valid = features(validation_images)
@@ -74,14 +86,14 @@ def finetune_mcgsm(
             v.assign(np.reshape(theta[offset : offset + size], shape))
             offset += size
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def loss_and_grads(h, z):
         with tf.GradientTape() as tape:
             nll = -tf.reduce_mean(head.log_prob(z, h))
         grads = tape.gradient(nll, [v.value for v in variables])
         return nll, grads
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def loss(h, z):
         return -tf.reduce_mean(head.log_prob(z, h))
 
@@ -95,6 +107,7 @@ def finetune_mcgsm(
     best = {"nll": float(loss(h_valid, z_valid)), "theta": get_theta()}
     history["best_iteration"] = 0
     waited = [0]
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
 
     def callback(intermediate_result):
         theta = intermediate_result.x
@@ -117,6 +130,8 @@ def finetune_mcgsm(
             waited[0] += 1
             if waited[0] >= patience:
                 raise StopIteration  # validation early stopping
+        if deadline is not None and time.monotonic() >= deadline:
+            raise StopIteration  # out of time
 
     scipy.optimize.minimize(
         objective,

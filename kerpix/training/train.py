@@ -443,9 +443,10 @@ def _dataset(config, split):
         "test": d.test_split,
     }.get(split, split)
     kwargs = {}
-    if d.name == "dead_leaves":
+    if d.name in kdata.IN_MEMORY:
         kwargs["image_shape"] = d.image_shape
-        kwargs["num_grey_levels"] = d.num_grey_levels
+        if d.name == "dead_leaves":
+            kwargs["num_grey_levels"] = d.num_grey_levels
         kwargs["num_images"] = {
             "train": d.num_train,
             "validation": d.num_validation,

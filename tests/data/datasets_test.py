@@ -1,4 +1,5 @@
 import hashlib
+import importlib
 
 import numpy as np
 import pytest
@@ -109,3 +110,58 @@ def test_no_data_dir(monkeypatch):
 def test_bad_arguments(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.load(*args, **kwargs)
+
+
+def test_natural_patches_are_split_by_source_image():
+    pytest.importorskip("skimage")
+    module = importlib.import_module("kerpix.data.natural_patches")
+
+    validation = data.natural_patches("validation", patch_size=16)
+    # chelsea is 300×451: 18 × 28 disjoint 16×16 patches.
+    assert validation.shape == (18 * 28, 16, 16, 1)
+    assert validation.dtype == np.uint8
+    again = data.to_numpy(
+        data.load("natural_patches", "validation", image_shape=(16, 16, 1))
+    )
+    np.testing.assert_array_equal(again, validation)
+    assert not set(module.SOURCES["test"]) & set(module.SOURCES["train"])
+    assert not set(module.SOURCES["validation"]) & set(module.SOURCES["train"])
+    # The test split is cut from the test photographs only: every patch
+    # is one of the camera/coffee grid patches.
+    test = data.natural_patches("test", patch_size=32, num_images=20)
+    sources = [module.grey_image(name) for name in module.SOURCES["test"]]
+    grid = {
+        image[i : i + 32, j : j + 32].tobytes()
+        for image in sources
+        for i in range(0, image.shape[0] - 31, 32)
+        for j in range(0, image.shape[1] - 31, 32)
+    }
+    assert all(patch[..., 0].tobytes() in grid for patch in test)
+    # Training patches overlap by half a patch.
+    train = data.natural_patches("train", patch_size=64)
+    assert len(train) > 4 * 9 * 8  # >= 4× the disjoint count per image
+
+
+def test_natural_patches_bad_input(monkeypatch):
+    pytest.importorskip("skimage")
+    with pytest.raises(ValueError, match="`patch_size`.*300"):
+        data.natural_patches("train", patch_size=301)
+    with pytest.raises(ValueError, match="`split`"):
+        data.natural_patches("valid")
+    with pytest.raises(ValueError, match=r"\(P, P, 1\)"):
+        data.load("natural_patches", "test", image_shape=(16, 8, 1))
+    with pytest.raises(ValueError, match="`num_images`"):
+        data.natural_patches("test", num_images=0)
+    # Without scikit-image: an error naming the extra.
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_skimage(name, *args, **kwargs):
+        if name.startswith("skimage"):
+            raise ImportError("No module named 'skimage'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_skimage)
+    with pytest.raises(ImportError, match=r"kerpix\[images\]"):
+        data.natural_patches("test")

@@ -69,6 +69,17 @@ def test_pixel_rnn_completion(shared_data_dir, tmp_path, lstm):
     assert f"{lstm} test NLL:" in out
 
 
-def test_ride_textures(shared_data_dir, tmp_path):
-    out = run_example("ride_textures", shared_data_dir, tmp_path, "--size=20")
+@pytest.mark.parametrize("texture", ["dead_leaves", "brick"])
+def test_ride_textures(shared_data_dir, tmp_path, texture):
+    if texture != "dead_leaves":
+        pytest.importorskip("skimage")
+    out = run_example(
+        "ride_textures",
+        shared_data_dir,
+        tmp_path,
+        "--size=20",
+        f"--texture={texture}",
+        "--sweeps=1",
+    )
     assert "bits/px (dequantized bound" in out
+    assert "MCMC: filled crops <=" in out

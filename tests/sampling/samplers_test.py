@@ -150,3 +150,16 @@ def test_sampler_serialization():
     again = sampling.CachedSampler.from_config(sampler.get_config())
     assert again.temperature == 0.5 and again.seed == 2
     testing.run_serialization_test(sampling.RasterSampler(temperature=0.3))
+
+
+def test_fill_stops_after_num_rows():
+    model = models.PixelCNN((4, 3, 1), num_levels=4, filters=4, num_layers=1)
+    sampler = sampling.CachedSampler(seed=0)
+    noise = sampler.make_noise(model, 2)
+    full = sampler.fill(model, noise, verbose=0)
+    top = sampler.fill(model, noise, verbose=0, num_rows=2)
+    np.testing.assert_array_equal(top[:, :2], full[:, :2])
+    assert not top[:, 2:].any()
+    for bad in (0, 5, True, 1.5):
+        with pytest.raises(ValueError, match="`num_rows`"):
+            sampler.fill(model, noise, verbose=0, num_rows=bad)

@@ -415,6 +415,34 @@ class RIDE(FixedNLLTraining, keras.Model):
         known = (images.astype("int32"), mask.astype("int32"))
         return sampler.fill(self, noise, verbose=verbose, known=known)
 
+    def inpaint(
+        self,
+        images,
+        mask,
+        num_sweeps=10,
+        block_size=4,
+        seed=None,
+        return_log_prob=False,
+        verbose="auto",
+    ):
+        """Fill the pixels where `mask` is False using the whole context
+        (pixels below and to the right too): raster completion, then
+        `num_sweeps` sweeps of block Metropolis-Hastings moves whose
+        acceptance uses exact likelihood ratios. See
+        `kerpix.models.ride.inpainting.inpaint` for the arguments."""
+        from kerpix.models.ride.inpainting import inpaint
+
+        return inpaint(
+            self,
+            images,
+            mask,
+            num_sweeps=num_sweeps,
+            block_size=block_size,
+            seed=seed,
+            return_log_prob=return_log_prob,
+            verbose=verbose,
+        )
+
     def resized(self, image_shape):
         """A RIDE of another image size with these weights (none of them
         depends on the size): train on patches, sample large textures."""
