@@ -34,7 +34,10 @@ def main(argv=None):
         if not curve.get("seconds"):
             print(f"{os.path.basename(path)}: no validation curve, skipped")
             continue
-        runs.setdefault(r["dataset"], []).append(r)
+        panel = r["dataset"] + (
+            ", paper schedule" if r.get("schedule") == "paper" else ""
+        )
+        runs.setdefault(panel, []).append(r)
     if not runs:
         print("No results with validation curves; run benchmarks first.")
         return 1
@@ -42,7 +45,11 @@ def main(argv=None):
     axes = [axes] if len(runs) == 1 else list(axes)
     for ax, (dataset, results) in zip(axes, sorted(runs.items())):
         for r in results:
-            shape = r["config"]["data"].get("image_shape") or (28, 28, 1)
+            shape = (
+                r.get("image_shape")
+                or r["config"]["data"].get("image_shape")
+                or (28, 28, 1)
+            )
             curve = r["validation_curve"]
             minutes = [s / 60 for s in curve["seconds"]]
             bits = [bits_per_dim(n, shape) for n in curve["nats_per_image"]]
@@ -52,7 +59,9 @@ def main(argv=None):
                 bits,
                 "--" if bound else "-",
                 marker=".",
-                label=r["model"] + (" (bound)" if bound else ""),
+                label=r["model"]
+                + (" (paper schedule)" if r.get("schedule") == "paper" else "")
+                + (" (bound)" if bound else ""),
             )
         ax.set_title(dataset)
         ax.set_xlabel("training time (minutes, 2-core CPU)")

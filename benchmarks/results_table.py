@@ -15,6 +15,7 @@ MARKERS = {
     "results": ("<!-- results:start -->", "<!-- results:end -->"),
     "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
     "throughput": ("<!-- throughput:start -->", "<!-- throughput:end -->"),
+    "ride": ("<!-- ride:start -->", "<!-- ride:end -->"),
 }
 NAMES = {
     "pixelcnn": "PixelCNN",
@@ -26,6 +27,26 @@ NAMES = {
     "ride": "RIDE",
     "ride_2_layers": "RIDE",
 }
+# The RIDE comparison under the paper's schedule (ride_comparison.py
+# --schedule paper): model -> name in its table.
+PAPER_NAMES = {
+    "mcgsm": "MCGSM",
+    "ride": "RIDE, 1 layer",
+    "ride_2_layers": "RIDE, 2 layers",
+    "ride_frozen": "diagnostic: MCGSM on an untrained spatial LSTM",
+}
+
+
+def results(paper):
+    """The result dicts of benchmarks/results/: the paper-schedule RIDE
+    runs (`paper=True`) or every other likelihood run."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(HERE, "results", "*-*.json"))):
+        with open(path) as f:
+            r = json.load(f)
+        if "model" in r and (r.get("schedule") == "paper") == paper:
+            out.append(r)
+    return out
 
 
 def table():
@@ -34,9 +55,7 @@ def table():
         "(nats/image) | hardware | train time | command |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for path in sorted(glob.glob(os.path.join(HERE, "results", "*-*.json"))):
-        with open(path) as f:
-            r = json.load(f)
+    for r in results(paper=False):
         kwargs = r["config"]["model"]["kwargs"]
         model = (
             NAMES.get(r["model"], r["model"])
@@ -75,6 +94,48 @@ def table():
                 f"≤ {ensemble:.2f} | ≤ {ensemble * bits_per_nat:.3f} | — | "
                 f"{r['hardware']} | same model | `{r['command']}` |"
             )
+    return "\n".join(rows)
+
+
+def ride_table():
+    runs = results(paper=True)
+    if not runs:
+        return "(run benchmarks/ride_comparison.py --schedule paper)"
+    order = list(PAPER_NAMES)
+    runs.sort(key=lambda r: (r["dataset"], order.index(r["model"])))
+    rows = [
+        "| model | data | test bits/px (bound) | ensemble over 8 flips/"
+        "transposes (EoRIDE), bits/px (bound) | "
+        "test log₂ density, bits/px (paper's unit) | validation bits/px | "
+        "training | budget | hardware | command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        h, w, _ = r["image_shape"]
+        data = (
+            f"{r['dataset']} {h}×{w}, {r['num_levels']} levels "
+            f"({r['splits']['train']}/{r['splits']['validation']}/"
+            f"{r['splits']['test']})"
+        )
+        stages = r["stages"]
+        if r["model"] == "mcgsm" or r["model"] == "ride_frozen":
+            training = f"L-BFGS, {stages[0]['finetune_iterations']} iterations"
+        else:
+            kept = [s for s in stages if s["kept"]]
+            training = (
+                f"{len(stages)} stages ({len(kept)} kept; patches "
+                f"{stages[0]['patch']}…{stages[-1]['patch']}), "
+                f"{sum(s['sgd_steps'] for s in stages)} SGD steps"
+            )
+        ensemble = f"≤ {r['test_ensemble_bits_per_dim']:.3f}"
+        rows.append(
+            f"| {PAPER_NAMES.get(r['model'], r['model'])} | {data} | "
+            f"≤ {r['test_bits_per_dim']:.3f} | {ensemble} | "
+            f"{r['test_density_bits_per_pixel']:.3f} | "
+            f"≤ {r['validation_bits_per_dim']:.3f} | {training} | "
+            f"{r['budget_minutes']} min ({r['train_minutes']} used) | "
+            f"{r['hardware']} | `{r['command']}` |"
+        )
     return "\n".join(rows)
 
 
@@ -150,6 +211,7 @@ def main(argv):
         "results": table(),
         "sampling": sampling_table(),
         "throughput": throughput_table(),
+        "ride": ride_table(),
     }
     if "--print" in argv:
         print("\n\n".join(tables.values()))

@@ -124,6 +124,23 @@ class GatedPixelCNNBlock(keras.layers.Layer):
             )
 
     def build(self, input_shape):
+        expected = 3 if self.conditional_dims else 2
+        if not (
+            isinstance(input_shape, (list, tuple))
+            and len(input_shape) == expected
+            and all(isinstance(s, (list, tuple)) for s in input_shape)
+        ):
+            structure = (
+                "(v, h, conditional_input)" if expected == 3 else ("(v, h)")
+            )
+            raise ValueError(
+                "Invalid value for argument `inputs`. A GatedPixelCNNBlock "
+                f"(conditional_dims={self.conditional_dims}) is called on a "
+                f"tuple {structure}: the vertical and horizontal stacks, "
+                "(N, H, W, C) each"
+                + (", and the conditioning" if expected == 3 else "")
+                + f". Received: input_shape={input_shape!r}"
+            )
         v_shape, h_shape = input_shape[:2]
         if self.conditional_dims:
             if len(input_shape) != 3:

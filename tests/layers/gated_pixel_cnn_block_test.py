@@ -78,3 +78,13 @@ def test_serialization_and_bad_arguments():
     ):
         x = np.zeros((1, 3, 3, 2))
         GatedPixelCNNBlock(4)((x, x))
+
+
+def test_called_on_one_tensor_names_the_expected_structure():
+    block = GatedPixelCNNBlock(4)
+    with pytest.raises(ValueError, match=r"`inputs`.*\(v, h\)"):
+        block(np.zeros((1, 5, 5, 4), "float32"))
+    conditional = GatedPixelCNNBlock(4, conditional_dims=3)
+    v = np.zeros((1, 5, 5, 4), "float32")
+    with pytest.raises(ValueError, match=r"\(v, h, conditional_input\)"):
+        conditional((v, v))
