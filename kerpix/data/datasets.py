@@ -21,7 +21,6 @@ SPLITS = {
     "mnist": ("train", "test"),
     "binarized_mnist": ("train", "validation", "test"),
 }
-FILES = {"mnist": "mnist.npz", "binarized_mnist": "binarized_mnist.npz"}
 # Dead leaves: a fixed seed and a default size per split.
 DEAD_LEAVES_SPLITS = {
     "train": (0, 20000),
@@ -157,6 +156,10 @@ def _check_name(name):
 def resolve_data_dir(name, data_dir=None):
     """The folder holding `name`'s file, or a `ValueError` saying which."""
     data_dir = data_dir or os.environ.get("KERPIX_DATA_DIR")
+    # The builders own their file table (they import tensorflow-datasets,
+    # an optional dependency: imported here, when a file is needed).
+    from kerpix.data.npz_builders import FILES
+
     filename = FILES[name]
     if not data_dir:
         raise ValueError(
@@ -175,10 +178,10 @@ def resolve_data_dir(name, data_dir=None):
 
 
 def _load_from_files(name, split, data_dir, with_labels):
-    from kerpix.data import npz_builders
+    from kerpix.data.npz_builders import make_builder
 
     data_dir = resolve_data_dir(name, data_dir)
-    builder = npz_builders.make_builder(name, data_dir)
+    builder = make_builder(name, data_dir)
     ds = builder.as_dataset(split=split, shuffle_files=False)
     if with_labels:
         return ds.map(lambda e: (e["image"], e["label"]))

@@ -1,6 +1,6 @@
 """tensorflow-datasets builders over the local MNIST `.npz` files.
 
-They read the files named in `kerpix.data.datasets.FILES` from a manual
+They read the files named in `FILES` from a manual
 folder and never touch the network. Prepared records are cached under
 `$KERPIX_CACHE_DIR` (default `~/.cache/kerpix`), keyed by the source
 file's path, size and modification time, so a changed file is re-read.
@@ -12,7 +12,8 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from kerpix.data.datasets import FILES
+# Dataset name -> the local file its builder reads.
+FILES = {"mnist": "mnist.npz", "binarized_mnist": "binarized_mnist.npz"}
 
 
 class KerpixMnist(tfds.core.GeneratorBasedBuilder):

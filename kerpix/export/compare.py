@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerpix.export import signatures as sig
+import kerpix.export.signatures as sig
 
 
 def assert_close_log_prob(expected, got, rtol, what):

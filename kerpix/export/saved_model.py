@@ -5,8 +5,8 @@ import os
 import keras
 import tensorflow as tf
 
-from kerpix.export import signatures as sig
-from kerpix.export import tf_functions
+import kerpix.export.signatures as sig
+import kerpix.export.tf_functions as tf_functions
 from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from kerpix.export import signatures as sig
+import kerpix.export.signatures as sig
 
 
 def image_spec(model, name):

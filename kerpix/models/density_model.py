@@ -14,6 +14,7 @@ from kerpix.models.inputs import validate_mask
 from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.models.preprocessor import validate_images
+from kerpix.ops.pixels import keep_known
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 
@@ -466,10 +467,3 @@ class ImageDensityModel(FixedNLLTraining, keras.Model):
         for key in ("backbone", "head", "preprocessor"):
             config[key] = keras.layers.deserialize(config[key])
         return cls(**config)
-
-
-def keep_known(drawn, known):
-    """`drawn` `(N, C)` with the known pixels' values where `keep` is 1."""
-    values, keep = known
-    keep = ops.cast(keep, drawn.dtype)[:, None]
-    return drawn * (1 - keep) + ops.cast(values, drawn.dtype) * keep

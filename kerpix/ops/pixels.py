@@ -40,3 +40,10 @@ def update_row(maps, r, offset, values):
     indices = ops.stack([images, rows, cols], axis=1)
     flat = ops.reshape(values, (batch * width, values.shape[-1]))
     return ops.scatter_update(maps, indices, ops.cast(flat, maps.dtype))
+
+
+def keep_known(drawn, known):
+    """`drawn` `(N, C)` with the known pixels' values where `keep` is 1."""
+    values, keep = known
+    keep = ops.cast(keep, drawn.dtype)[:, None]
+    return drawn * (1 - keep) + ops.cast(values, drawn.dtype) * keep

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from kerpix.models.density_model import keep_known
+from kerpix.ops.pixels import keep_known
 from kerpix.sampling.sampler import Sampler
 
 

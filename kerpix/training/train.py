@@ -53,7 +53,7 @@ def train(config, workdir, verbose="auto", restart=False):
     Returns:
         The trained `ImageDensityModel` (best validation weights).
     """
-    from kerpix.training import distribute
+    import kerpix.training.distribute as distribute
 
     t = config.training
     _validate_training(t)

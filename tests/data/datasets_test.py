@@ -83,7 +83,8 @@ def test_no_data_dir(monkeypatch):
             ("cifar10",),
             {},
             r"Invalid value for argument `name`\. Expected one of "
-            r"\['dead_leaves', 'mnist', 'binarized_mnist'\]\. Received: "
+            r"\['dead_leaves', 'natural_patches', 'mnist', "
+            r"'binarized_mnist'\]\. Received: "
             r"name='cifar10'",
         ),
         (
