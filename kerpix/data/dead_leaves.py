@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kerpix.utils.validation import validate_image_shape
+
 
 def dead_leaves(
     num_images,
@@ -45,7 +47,7 @@ def dead_leaves(
     >>> images.shape, images.dtype
     ((4, 16, 16, 1), dtype('uint8'))
     """
-    height, width, channels = _check_shape(image_shape)
+    height, width, channels = validate_image_shape(image_shape)
     if not isinstance(num_images, (int, np.integer)) or num_images < 0:
         raise ValueError(
             "Invalid value for argument `num_images`. Expected an int >= 0. "
@@ -97,16 +99,3 @@ def dead_leaves(
         ) ** 2 <= radius[:, None, None] ** 2
         images[inside] = np.repeat(color, inside.sum(axis=(1, 2)), axis=0)
     return images
-
-
-def _check_shape(image_shape):
-    try:
-        shape = tuple(int(d) for d in image_shape)
-    except TypeError:
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            "Invalid value for argument `image_shape`. Expected (height, "
-            f"width, channels). Received: image_shape={image_shape!r}"
-        )
-    return shape

@@ -7,6 +7,7 @@ from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.pixels import update_row
+from kerpix.utils.validation import validate_color_multiple
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -56,16 +57,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
 
     def __init__(self, units, mask_type="B", num_color_channels=1, **kwargs):
         super().__init__(**kwargs)
-        if (
-            not isinstance(units, int)
-            or units < 1
-            or units % num_color_channels
-        ):
-            raise ValueError(
-                "Invalid value for argument `units`. Expected a positive "
-                f"multiple of num_color_channels={num_color_channels}. "
-                f"Received: units={units!r}"
-            )
+        validate_color_multiple("units", units, num_color_channels)
         self.units = units
         self.mask_type = mask_type
         self.num_color_channels = num_color_channels

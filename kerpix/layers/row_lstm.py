@@ -5,6 +5,7 @@ from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_color_multiple
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -64,16 +65,7 @@ class RowLSTM(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            not isinstance(units, int)
-            or units < 1
-            or units % num_color_channels
-        ):
-            raise ValueError(
-                "Invalid value for argument `units`. Expected a positive "
-                f"multiple of num_color_channels={num_color_channels}. "
-                f"Received: units={units!r}"
-            )
+        validate_color_multiple("units", units, num_color_channels)
         if not isinstance(kernel_size, int) or kernel_size % 2 == 0:
             raise ValueError(
                 "Invalid value for argument `kernel_size`. Expected an odd "

@@ -60,29 +60,3 @@ class Backbone(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def validate_image_shape(image_shape):
-    """Return `image_shape` as a tuple of 3 ints, or raise `ValueError`."""
-    try:
-        shape = tuple(int(d) for d in image_shape)
-    except TypeError:
-        shape = None
-    if shape is None or len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            "Invalid value for argument `image_shape`. Expected (height, "
-            "width, channels) with positive sizes, channels last, e.g. "
-            f"(28, 28, 1). Received: image_shape={image_shape!r}"
-        )
-    return shape
-
-
-def validate_color_multiple(name, value, colors):
-    """`value` must split evenly into `colors` colour groups."""
-    if value % colors:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. With {colors} colour "
-            f"channels it must be a multiple of {colors} so each colour gets "
-            f"the same number of features. Received: {name}={value}"
-        )
-    return value

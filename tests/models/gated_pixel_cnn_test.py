@@ -120,8 +120,8 @@ def test_fit_and_keras_file_round_trip(tmp_path):
 def test_bad_arguments():
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `filters`\. With 3 colour "
-        r"channels it must be a multiple of 3 so each colour gets the same "
-        r"number of features\. Received: filters=8",
+        match=r"Invalid value for argument `filters`\. Expected a positive "
+        r"multiple of 3 \(num_color_channels=3: each colour gets the same "
+        r"number of features\)\. Received: filters=8",
     ):
         models.GatedPixelCNNBackbone((8, 8, 3), filters=8)

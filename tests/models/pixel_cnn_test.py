@@ -73,9 +73,9 @@ def test_backbone_bad_arguments():
         models.PixelCNNBackbone((28, 28))
     with pytest.raises(
         ValueError,
-        match=r"Invalid value for argument `filters`\. With 3 colour "
-        r"channels it must be a multiple of 3 so each colour gets the same "
-        r"number of features\. Received: filters=8",
+        match=r"Invalid value for argument `filters`\. Expected a positive "
+        r"multiple of 3 \(num_color_channels=3: each colour gets the same "
+        r"number of features\)\. Received: filters=8",
     ):
         models.PixelCNNBackbone((8, 8, 3), filters=8)
     with pytest.raises(

@@ -5,11 +5,11 @@ from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
-from kerpix.models.backbone import validate_color_multiple
-from kerpix.models.backbone import validate_image_shape
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.pixels import update_row
+from kerpix.utils.validation import validate_color_multiple
+from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
 

@@ -4,9 +4,9 @@ from keras import ops
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
-from kerpix.models.backbone import validate_color_multiple
-from kerpix.models.backbone import validate_image_shape
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_color_multiple
+from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
 

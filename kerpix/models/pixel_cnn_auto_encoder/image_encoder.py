@@ -1,6 +1,6 @@
 import keras
 
-from kerpix.models.backbone import validate_image_shape
+from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
 

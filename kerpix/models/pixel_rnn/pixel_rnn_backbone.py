@@ -8,10 +8,10 @@ from kerpix.layers.image_upsampling import ImageUpsampling
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
-from kerpix.models.backbone import validate_color_multiple
-from kerpix.models.backbone import validate_image_shape
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_color_multiple
+from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
 LSTM_LAYERS = {"row_lstm": RowLSTM, "diagonal_bilstm": DiagonalBiLSTM}

@@ -10,11 +10,11 @@ from kerpix.layers.spatial_lstm import SpatialLSTM
 from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
 from kerpix.losses import BatchMean
 from kerpix.metrics import BitsPerDim
-from kerpix.models.backbone import validate_image_shape
 from kerpix.models.inputs import validate_mask
 from kerpix.models.nll_training import FixedNLLTraining
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
+from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 from kerpix.utils.validation import validate_uniform
 
