@@ -2,46 +2,18 @@
 """Serve an exported SavedModel with TF Serving's REST API (port 8501).
 
     python export/serve.py --model_name=kerpix \
-        --model_base_path=saved_models/demo/saved_model/kerpix --port=8501
+        --model_base_path=saved_models/demo/saved_model/kerpix \
+        --rest_api_port=8501
 
-Same flags, layout and API as `tensorflow_model_server --rest_api_port`
-(see export/README.md); the logic lives in kerpix.export.rest_server.
+The same as `kerpix serve` (flags named as `tensorflow_model_server`'s:
+`--rest_api_port` for REST; `--port`, the real server's gRPC port, must
+stay 0 since kerpix serves REST only). Layout and API: export/README.md;
+the logic lives in kerpix.export.rest_server.
 """
 
-import argparse
-import os
 import sys
 
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model_name", default="kerpix")
-    parser.add_argument("--model_base_path", required=True)
-    parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--host", default="127.0.0.1")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from kerpix.export.rest_server import make_server
-
-    try:
-        server = make_server(
-            args.model_name, args.model_base_path, args.host, args.port
-        )
-    except ValueError as error:
-        print(f"serve.py: error: {error}", file=sys.stderr)
-        return 2
-    host, port = server.server_address[:2]
-    print(
-        f"Serving {args.model_name} at http://{host}:{port}/v1/models/"
-        f"{args.model_name}",
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
-
+from kerpix.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -1,10 +1,14 @@
-"""`kerpix train | evaluate | sample | export`: a thin CLI over the library.
+"""`kerpix train | evaluate | sample | export | serve`: a thin CLI over
+the library.
 
 Examples:
     kerpix train --config=dead_leaves_demo --workdir=saved_models/demo
     kerpix evaluate --workdir=saved_models/demo
     kerpix sample --workdir=saved_models/demo --num-samples=16
     kerpix export --workdir=saved_models/demo --format=saved_model --check
+    kerpix serve --model_name=kerpix \
+        --model_base_path=saved_models/demo/saved_model/kerpix \
+        --rest_api_port=8501
 """
 
 import argparse
@@ -66,6 +70,38 @@ def build_parser():
     )
     for sub in (train, evaluate, sample, export):
         sub.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+
+    serve = commands.add_parser(
+        "serve",
+        help="TF Serving's REST API over an exported SavedModel",
+        description="Serve NAME/VERSION/saved_model.pb folders with TF "
+        "Serving's REST API (/v1/models/NAME, :predict), flags named as "
+        "tensorflow_model_server's.",
+    )
+    serve.add_argument("--model_name", default="kerpix")
+    serve.add_argument(
+        "--model_base_path",
+        required=True,
+        help="folder holding the numbered versions (the newest is served)",
+    )
+    serve.add_argument(
+        "--rest_api_port",
+        type=int,
+        default=8501,
+        help="REST port (0: pick a free one and print it)",
+    )
+    serve.add_argument(
+        "--rest_api_host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0: every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="gRPC port in tensorflow_model_server; kerpix serves REST "
+        "only, so it must be 0",
+    )
     return parser
 
 
@@ -153,6 +189,42 @@ def run_export(args):
     return 0
 
 
+def run_serve(args):
+    from kerpix.export.rest_server import make_server
+
+    if args.port:
+        raise ValueError(
+            f"Invalid value for argument `--port`: {args.port}. In "
+            "tensorflow_model_server --port is the gRPC port; kerpix serve "
+            "speaks REST only: pass --rest_api_port (and --port=0, the "
+            "default), or run the real tensorflow_model_server for gRPC."
+        )
+    if not 0 <= args.rest_api_port <= 65535:
+        raise ValueError(
+            "Invalid value for argument `--rest_api_port`. Expected a port "
+            f"in [0, 65535]. Received: {args.rest_api_port}"
+        )
+    server = make_server(
+        args.model_name,
+        args.model_base_path,
+        args.rest_api_host,
+        args.rest_api_port,
+    )
+    host, port = server.server_address[:2]
+    print(
+        f"Serving {args.model_name} at http://{host}:{port}/v1/models/"
+        f"{args.model_name}",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def _check_images(model, workdir):
     import numpy as np
 
@@ -168,6 +240,7 @@ COMMANDS = {
     "evaluate": run_evaluate,
     "sample": run_sample,
     "export": run_export,
+    "serve": run_serve,
 }
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def test_serve_script_runs_the_documented_command(model, tmp_path):
             os.path.join(root, "export", "serve.py"),
             "--model_name=kerpix",
             f"--model_base_path={tmp_path}/kerpix",
-            "--port=0",
+            "--rest_api_port=0",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -208,3 +208,16 @@ def test_serve_script_runs_the_documented_command(model, tmp_path):
     finally:
         process.kill()
         process.communicate(timeout=30)
+
+
+def test_kerpix_serve_flags(model, tmp_path, capsys):
+    from kerpix.cli.main import main
+
+    base = f"--model_base_path={tmp_path}/missing"
+    # --port is tensorflow_model_server's gRPC flag: refused, with the fix.
+    assert main(["serve", base, "--port=8500"]) == 2
+    assert "--rest_api_port" in capsys.readouterr().err
+    assert main(["serve", base, "--rest_api_port=70000"]) == 2
+    assert "[0, 65535]" in capsys.readouterr().err
+    assert main(["serve", base, "--rest_api_port=0"]) == 2
+    assert "missing" in capsys.readouterr().err
