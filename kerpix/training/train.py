@@ -53,6 +53,11 @@ def train(config, workdir, verbose="auto", restart=False):
     Returns:
         The trained `ImageDensityModel` (best validation weights).
     """
+    with without_grappler_remapper():
+        return _train(config, workdir, verbose, restart)
+
+
+def _train(config, workdir, verbose, restart):
     import kerpix.training.distribute as distribute
 
     t = config.training
@@ -195,6 +200,31 @@ def train(config, workdir, verbose="auto", restart=False):
 
 
 @contextlib.contextmanager
+def without_grappler_remapper():
+    """Turn off TensorFlow Grappler's remapper while kerpix trains or
+    evaluates, then restore the process's setting.
+
+    The remapper fuses a convolution, its bias, an element-wise op and the
+    ReLU after it; on the PixelCNN's residual stack, where each block's sum
+    feeds both the next block's ReLU and its skip connection, it fails
+    (`remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout
+    '.../Relu' exist for missing node '.../residual_block_2_1/add'`, an
+    E-level log line) and Grappler goes on with the graph unfused. Turning
+    it off skips that failing pass: same graph, no false alarm.
+    """
+    import tensorflow as tf
+
+    previous = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options(
+            {"remapping": previous.get("remapping", True)}
+        )
+
+
+@contextlib.contextmanager
 def dtype_policy(name):
     """Set Keras's global dtype policy for the block. Backbones rebuild
     their layers from their arguments when loaded, so a mixed-precision
@@ -328,11 +358,12 @@ def evaluate(workdir, split="test", verbose="auto"):
     model = load_model(workdir)
     model.compile(jit_compile=config.training.jit_compile)
     ds = _dataset(config, "test" if split == "test" else split)
-    result = model.evaluate(
-        ds.batch(config.training.batch_size),
-        return_dict=True,
-        verbose=verbose,
-    )
+    with without_grappler_remapper():
+        result = model.evaluate(
+            ds.batch(config.training.batch_size),
+            return_dict=True,
+            verbose=verbose,
+        )
     nats = float(result["loss"])
     metrics = {
         f"{split}_nats_per_image": nats,

@@ -215,3 +215,17 @@ def test_ride_trains_evaluates_and_samples_through_the_run_api(tmp_path):
     # Exported and checked against Keras like every family.
     path = export_onnx(model, str(tmp_path / "onnx"))
     assert check_onnx(model, path, images) < 1e-4
+
+
+def test_runs_turn_the_failing_grappler_remapper_off_and_restore_it():
+    import tensorflow as tf
+
+    from kerpix.training.train import without_grappler_remapper
+
+    before = tf.config.optimizer.get_experimental_options()
+    with without_grappler_remapper():
+        assert tf.config.optimizer.get_experimental_options()["remapping"] is (
+            False
+        )
+    after = tf.config.optimizer.get_experimental_options()
+    assert after.get("remapping", True) == before.get("remapping", True)
