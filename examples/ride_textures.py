@@ -1,6 +1,6 @@
 """RIDE texture synthesis and inpainting, on a real texture or dead leaves.
 
-    python examples/ride_textures.py --texture brick --minutes 6 \
+    python examples/ride_textures.py --texture brick --minutes 5 \
         --output docs/images/ride_textures_brick.png
     python examples/ride_textures.py --texture dead_leaves --minutes 4 \
         --output docs/images/ride_textures.png
@@ -62,7 +62,8 @@ def main(argv=None):
     parser.add_argument("--num-test", type=int, default=500)
     parser.add_argument("--size", type=int, default=40)
     parser.add_argument("--hiddens", type=int, default=64)
-    parser.add_argument("--sweeps", type=int, default=10)
+    parser.add_argument("--sweeps", type=int, default=4)
+    parser.add_argument("--block-size", type=int, default=5)
     parser.add_argument("--data-dir", default=None, help="unused (no data)")
     parser.add_argument("--output", default="saved_models/ride_textures.png")
     args = parser.parse_args(argv)
@@ -115,6 +116,7 @@ def main(argv=None):
         crops,
         mask,
         num_sweeps=args.sweeps,
+        block_size=args.block_size,
         seed=0,
         return_log_prob=True,
         verbose=0,

@@ -33,7 +33,7 @@ def test_readme_python_blocks_run(shared_data_dir, tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
