@@ -15,6 +15,8 @@ import argparse
 import os
 import sys
 
+from kerpix.utils.grappler import without_grappler_remapper
+
 
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -109,7 +111,8 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with without_grappler_remapper():
+            return COMMANDS[args.command](args)
     except ValueError as error:
         print(f"kerpix {args.command}: error: {error}", file=sys.stderr)
         return 2

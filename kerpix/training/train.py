@@ -20,6 +20,7 @@ from kerpix.training.callbacks import HistoryLogger
 from kerpix.training.callbacks import SampleGrid
 from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
+from kerpix.utils.grappler import without_grappler_remapper
 from kerpix.utils.image_grid import save_image_grid
 
 MODEL_FILE = "model.keras"
@@ -197,31 +198,6 @@ def _train(config, workdir, verbose, restart):
         return model
     with dtype_policy(t.precision):
         return keras.saving.load_model(checkpoint)
-
-
-@contextlib.contextmanager
-def without_grappler_remapper():
-    """Turn off TensorFlow Grappler's remapper while kerpix trains or
-    evaluates, then restore the process's setting.
-
-    The remapper fuses a convolution, its bias, an element-wise op and the
-    ReLU after it; on the PixelCNN's residual stack, where each block's sum
-    feeds both the next block's ReLU and its skip connection, it fails
-    (`remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout
-    '.../Relu' exist for missing node '.../residual_block_2_1/add'`, an
-    E-level log line) and Grappler goes on with the graph unfused. Turning
-    it off skips that failing pass: same graph, no false alarm.
-    """
-    import tensorflow as tf
-
-    previous = tf.config.optimizer.get_experimental_options()
-    tf.config.optimizer.set_experimental_options({"remapping": False})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options(
-            {"remapping": previous.get("remapping", True)}
-        )
 
 
 @contextlib.contextmanager

@@ -220,7 +220,7 @@ def test_ride_trains_evaluates_and_samples_through_the_run_api(tmp_path):
 def test_runs_turn_the_failing_grappler_remapper_off_and_restore_it():
     import tensorflow as tf
 
-    from kerpix.training.train import without_grappler_remapper
+    from kerpix.utils.grappler import without_grappler_remapper
 
     before = tf.config.optimizer.get_experimental_options()
     with without_grappler_remapper():
