@@ -93,7 +93,10 @@ def inpaint(
     levels = model.num_levels
     y = (images[..., 0].astype("float32") + 0.5) / levels
     y = _resample(model, sampler, y, keep, rng, verbose)
-    log_probs = [_log_density(model, y)]
+    # Per-pixel log densities of the chain's state, updated on acceptance
+    # (not recomputed for every move).
+    current = _pixel_log_density(model, y)
+    log_probs = [current.sum(axis=(1, 2))]
     rates = []
     blocks = _blocks(missing, block_size)
     progbar = None
@@ -105,13 +108,15 @@ def inpaint(
             resampled = missing & block  # B, per image
             active = resampled.any(axis=(1, 2))
             proposal = _resample(model, sampler, y, ~resampled, rng, 0)
-            log_ratio = metropolis_log_ratio(model, y, proposal, resampled)
+            new = _pixel_log_density(model, proposal)
+            log_ratio = _log_ratio(current, new, resampled)
             accept = active & (np.log(rng.random(len(y))) < log_ratio)
             y = np.where(accept[:, None, None], proposal, y)
+            current = np.where(accept[:, None, None], new, current)
             accepted += int(accept.sum())
             proposed += int(active.sum())
         rates.append(accepted / max(proposed, 1))
-        log_probs.append(_log_density(model, y))
+        log_probs.append(current.sum(axis=(1, 2)))
         if progbar is not None:
             progbar.update(sweep + 1, [("acceptance", rates[-1])])
     filled = np.clip(np.floor(y * levels), 0, levels - 1).astype("int32")
@@ -126,8 +131,15 @@ def metropolis_log_ratio(model, y, proposal, resampled):
     whose pixels differ only where `resampled` `(N, H, W)` (the block B,
     drawn from the model's raster-order conditionals): the sum over the
     pixels outside B of `log p(y'_ij | y'_<ij) - log p(y_ij | y_<ij)`."""
-    current = _pixel_log_density(model, y)
-    new = _pixel_log_density(model, proposal)
+    return _log_ratio(
+        _pixel_log_density(model, y),
+        _pixel_log_density(model, proposal),
+        resampled,
+    )
+
+
+def _log_ratio(current, new, resampled):
+    """`metropolis_log_ratio` from the per-pixel log densities."""
     return np.sum(np.where(resampled, 0.0, new - current), axis=(1, 2))
 
 
@@ -163,10 +175,6 @@ def _pixel_log_density(model, y):
     return ops.convert_to_numpy(
         model.pixel_log_density(ops.convert_to_tensor(y[..., None]))
     ).astype("float64")
-
-
-def _log_density(model, y):
-    return _pixel_log_density(model, y).sum(axis=(1, 2))
 
 
 def _blocks(missing, block_size):
