@@ -131,7 +131,7 @@ class GatedPixelCNNBlock(keras.layers.Layer):
             and all(isinstance(s, (list, tuple)) for s in input_shape)
         ):
             structure = (
-                "(v, h, conditional_input)" if expected == 3 else ("(v, h)")
+                "(v, h, conditional_input)" if expected == 3 else "(v, h)"
             )
             raise ValueError(
                 "Invalid value for argument `inputs`. A GatedPixelCNNBlock "
@@ -143,12 +143,6 @@ class GatedPixelCNNBlock(keras.layers.Layer):
             )
         v_shape, h_shape = input_shape[:2]
         if self.conditional_dims:
-            if len(input_shape) != 3:
-                raise ValueError(
-                    "A GatedPixelCNNBlock with conditional_dims="
-                    f"{self.conditional_dims} is called on (v, h, "
-                    "conditional_input)."
-                )
             self.condition_v.build((None, self.conditional_dims))
             self.condition_h.build((None, self.conditional_dims))
         if not self.first and h_shape[-1] != self.filters:
