@@ -132,19 +132,15 @@ def train_ride(
             "Invalid value for argument `finetune_share`. Expected a float "
             f"in (0, 1). Received: finetune_share={finetune_share!r}"
         )
-    if max_minutes is not None and not max_minutes > 0:
-        raise ValueError(
-            "Invalid value for argument `max_minutes`. Expected a positive "
-            f"number or None. Received: max_minutes={max_minutes!r}"
-        )
+    _validate_max_minutes(max_minutes)
     deadline = None if max_minutes is None else start + 60 * max_minutes
 
     if adapt:
         model.adapt(images, seed=seed)
     rng = np.random.default_rng(seed)
-    training = (
-        np.concatenate([images, images[:, :, ::-1]]) if augment else (images)
-    )
+    training = images
+    if augment:  # left-right mirror images too
+        training = np.concatenate([images, images[:, :, ::-1]])
     best_nll = _validation_nll(model, validation_images, seed)
     best_weights = model.get_weights()
     report = []
@@ -261,11 +257,7 @@ def train_mcgsm(
     start = time.monotonic()
     images = np.asarray(images)
     validation_images = np.asarray(validation_images)
-    if max_minutes is not None and not max_minutes > 0:
-        raise ValueError(
-            "Invalid value for argument `max_minutes`. Expected a positive "
-            f"number or None. Received: max_minutes={max_minutes!r}"
-        )
+    _validate_max_minutes(max_minutes)
     if adapt:
         model.adapt(images, seed=seed)
     rng = np.random.default_rng(seed)
@@ -291,6 +283,14 @@ def train_mcgsm(
     )
     history["seconds"] = time.monotonic() - start
     return history
+
+
+def _validate_max_minutes(max_minutes):
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(
+            "Invalid value for argument `max_minutes`. Expected a positive "
+            f"number or None. Received: max_minutes={max_minutes!r}"
+        )
 
 
 def _validation_nll(model, images, seed):

@@ -26,6 +26,23 @@ def small_problem():
     return model, images
 
 
+def train_with_a_ruinous_stage(on_worse):
+    """`train_ride` whose second stage's huge learning rate ruins the
+    model; returns `(model, images, report)`."""
+    model, images = small_problem()
+    report = train_ride(
+        model,
+        images[:64],
+        images[64:],
+        stages=((4, 1, 0.5), (6, 1, 1e4), (8, 1, 0.1)),
+        batch_size=16,
+        finetune_iterations=0,
+        on_worse=on_worse,
+        verbose=0,
+    )
+    return model, images, report
+
+
 def test_curriculum_trains_the_full_size_model():
     model, images = small_problem()
     before = -model.log_prob(images[64:], seed=1).mean()
@@ -50,16 +67,7 @@ def test_curriculum_trains_the_full_size_model():
 def test_a_stage_that_hurts_validation_is_undone():
     """A huge learning rate ruins the model: that stage is undone and the
     schedule stops (the reference code's early stopping)."""
-    model, images = small_problem()
-    report = train_ride(
-        model,
-        images[:64],
-        images[64:],
-        stages=((4, 1, 0.5), (6, 1, 1e4), (8, 1, 0.1)),
-        batch_size=16,
-        finetune_iterations=0,
-        verbose=0,
-    )
+    model, images, report = train_with_a_ruinous_stage("stop")
     assert [s["kept"] for s in report] == [True, False]
     nll = -model.log_prob(images[64:], seed=0).mean()
     np.testing.assert_allclose(nll, report[0]["validation_nll"], rtol=1e-5)
@@ -100,17 +108,7 @@ def test_bad_input():
 
 
 def test_on_worse_undo_goes_on_with_the_next_stage():
-    model, images = small_problem()
-    report = train_ride(
-        model,
-        images[:64],
-        images[64:],
-        stages=((4, 1, 0.5), (6, 1, 1e4), (8, 1, 0.1)),
-        batch_size=16,
-        finetune_iterations=0,
-        on_worse="undo",
-        verbose=0,
-    )
+    model, images, report = train_with_a_ruinous_stage("undo")
     assert [s["patch"] for s in report] == [4, 6, 8]
     assert report[1]["kept"] is False
     with pytest.raises(ValueError, match="`on_worse`"):
