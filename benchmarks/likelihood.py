@@ -179,11 +179,8 @@ def main(argv=None):
         ),
         "config": config.to_dict(),
     }
-    os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, f"{args.model}-{args.dataset}.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    write_result(path, result)
     print(
         f"{args.model} on {args.dataset}: test "
         f"{result['test_nats_per_image']} nats/image, "
@@ -192,6 +189,14 @@ def main(argv=None):
         f"{result['train_minutes']} min on {result['hardware']} -> {path}"
     )
     return 0
+
+
+def write_result(path, result):
+    """Write a benchmark's result dict to `path` as JSON (folders made)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2, default=str)
+        f.write("\n")
 
 
 def run_comparison(models, dataset, budget_minutes, output_dir, command):
@@ -216,9 +221,7 @@ def run_comparison(models, dataset, budget_minutes, output_dir, command):
         with open(path) as f:
             results[model] = json.load(f)
         results[model]["command"] = command
-        with open(path, "w") as f:
-            json.dump(results[model], f, indent=2)
-            f.write("\n")
+        write_result(path, results[model])
     return results
 
 

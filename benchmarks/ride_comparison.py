@@ -36,7 +36,6 @@ is better): `8 - bound bits/px`.
 """
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -280,11 +279,8 @@ def run_paper(model_name, dataset, budget_minutes, output_dir, command):
         "command": command,
         "model_config": model.get_config(),
     }
-    os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, f"{model_name}-{dataset}-paper.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2, default=str)
-        f.write("\n")
+    likelihood.write_result(path, result)
     print(
         f"{model_name} on {dataset} (paper schedule): test "
         f"{result['test_nats_per_image']} nats/image, "

@@ -16,7 +16,6 @@ untrained states sees little of the neighbourhood that the plain MCGSM
 reads directly. Writes benchmarks/results/ride_state_readout.json.
 """
 
-import json
 import os
 import sys
 
@@ -76,9 +75,7 @@ def main(argv=None):
     for name, value in result["r_squared"].items():
         print(f"R² of the whitened neighbourhood from h, {name}: {value}")
     path = os.path.join(HERE, "results", "ride_state_readout.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    likelihood.write_result(path, result)
     print(f"-> {path}")
     return 0
 

@@ -14,7 +14,6 @@ cached and naive give the same images on the measured rows.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -29,6 +28,10 @@ from kerpix import models  # noqa: E402
 from kerpix import sampling  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import likelihood  # noqa: E402
+
 FAMILIES = {
     "gated_pixel_cnn": lambda shape, args: models.GatedPixelCNN(
         shape,
@@ -177,11 +180,8 @@ def main(argv=None):
         },
         "rows": rows,
     }
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", "sampling_speed.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    likelihood.write_result(path, result)
     print(f"-> {path}")
     return 0
 

@@ -31,6 +31,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import likelihood  # noqa: E402
+
 FAMILIES = {
     "pixel_cnn": dict(filters=32, num_layers=7),
     "gated_pixel_cnn": dict(filters=32, num_layers=7, kernel_size=3),
@@ -117,11 +119,8 @@ def main(argv=None):
             + (argv if argv is not None else sys.argv[1:])
         ),
     }
-    os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "train_throughput.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    likelihood.write_result(path, result)
     print(f"-> {path}")
     return 0
 
