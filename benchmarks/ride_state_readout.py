@@ -49,8 +49,12 @@ def main(argv=None):
     model.adapt(train)
     y = model.to_values(train[:300], seed=keras.random.SeedGenerator(0))
     z = model.normalize(y)
-    x = np.asarray(model.preconditioner.whiten_inputs(model.neighborhood(z)))
-    h = np.asarray(model.states_and_targets(z)[0])
+    x = np.asarray(
+        model.backbone.preconditioner.whiten_inputs(
+            model.backbone.neighborhood(z)
+        )
+    )
+    h = np.asarray(model.backbone.features_and_targets(z)[0])
     regions = {
         "all pixels": (0, 32),
         "top-left 4×4 (short history)": (0, 4),

@@ -11,6 +11,8 @@ Examples:
         --rest_api_port=8501
 """
 
+# Each command imports what it runs when it runs: `kerpix --help` and a
+# bad flag answer at once instead of after importing TensorFlow (~2 s).
 import argparse
 import os
 import sys

@@ -50,14 +50,14 @@ def assert_same_images(expected, got, what):
 def example_conditions(model, count, seed=0):
     """Conditioning for `count` checks: labels cycling through the classes,
     random vectors, or `None` for an unconditional model."""
+    if not model.step_conditional_dims:
+        return None
     if model.num_classes:
         return (np.arange(count) % model.num_classes).astype("int32")
-    if model.conditional_dims:
-        rng = np.random.default_rng(seed)
-        return rng.normal(size=(count, model.conditional_dims)).astype(
-            "float32"
-        )
-    return None
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(count, model.step_conditional_dims)).astype(
+        "float32"
+    )
 
 
 def log_prob_feed(model, images, seed=0):

@@ -77,11 +77,7 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
     diff = assert_close_log_prob(expected, got, rtol, path)
     step = _session(path, "sample_step.onnx")
     noise = np.random.default_rng(seed).random(
-        (
-            num_samples,
-            model.image_shape[0] * model.image_shape[1],
-            model.noise_dims,
-        ),
+        (num_samples, model.num_positions, model.noise_dims),
         "float32",
     )
     names = [o.name for o in step.get_outputs()]

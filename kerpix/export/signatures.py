@@ -5,6 +5,11 @@ Every endpoint takes and returns named tensors. `signature(model)` is what
 to score and sample with ONNX Runtime or TF Serving alone.
 """
 
+import keras
+import numpy as np
+
+from kerpix.metrics import bits_per_dim
+from kerpix.models.density_model import DensityModel
 from kerpix.version import __version__
 
 IMAGES = "images"
@@ -34,8 +39,6 @@ def next_state_name(k):
 
 def state_shapes(model):
     """Per-example shapes and dtypes of `model.initial_state` (batch 1)."""
-    import keras
-
     return [
         (
             tuple(int(d) for d in state.shape[1:]),
@@ -48,36 +51,19 @@ def state_shapes(model):
 def dequantizes(model):
     """Whether `model`'s log-likelihood is a bound over dequantization noise
     (RIDE, MCGSM): its `log_prob` endpoint takes that noise as an input."""
-    return bool(getattr(model, "dequantizes", False))
+    return model.dequantizes
 
 
 def check_exportable(model):
     """Raise `ValueError` for models the exported signatures do not cover."""
-    from kerpix.models.density_model import ImageDensityModel
-    from kerpix.models.ride.ride import RIDE
-
-    if not isinstance(model, (ImageDensityModel, RIDE)):
+    if not isinstance(model, DensityModel):
         raise ValueError(
-            "Invalid value for argument `model`. Export covers "
-            "ImageDensityModel families (PixelCNN, Gated PixelCNN, PixelRNN, "
-            "auto-encoder) and RIDE/MCGSM; not "
-            f"{type(model).__name__}. Use it in Keras."
+            "Invalid value for argument `model`. Export covers kerpix "
+            "density models (`kerpix.models.DensityModel`: PixelCNN, Gated "
+            "PixelCNN, PixelRNN, multi-scale, auto-encoder, RIDE/MCGSM); "
+            f"not {type(model).__name__}. Use it in Keras."
         )
-    if isinstance(model, RIDE) and model.num_levels is None:
-        raise ValueError(
-            "Invalid value for argument `model`. The exported endpoints take "
-            "and return integer images; a float RIDE (num_levels=None) is "
-            "not exportable yet. Use it in Keras, or build the model with "
-            "num_levels set."
-        )
-    if getattr(model, "small_model", None) is not None:
-        raise ValueError(
-            "Invalid value for argument `model`. A multi-scale model samples "
-            "with two models one after the other, which the exported "
-            "one-step signatures do not cover yet. Export "
-            "`model.small_model` (the small image's model) on its own, or "
-            f"use the model in Keras. Received: {type(model).__name__}"
-        )
+    model.validate_exportable()
 
 
 def signature(model):
@@ -115,7 +101,9 @@ def signature(model):
         )
         log_prob_units = "nats per image (a bound: see dequantization)"
     conditional = []
-    if model.num_classes:
+    if not model.step_conditional_dims:
+        pass
+    elif model.num_classes:
         conditional = [
             tensor(
                 CONDITIONAL_INPUT,
@@ -125,12 +113,12 @@ def signature(model):
                 doc="class label of each image",
             )
         ]
-    elif model.conditional_dims:
+    else:
         conditional = [
             tensor(
                 CONDITIONAL_INPUT,
                 "float32",
-                ["batch", model.conditional_dims],
+                ["batch", model.step_conditional_dims],
                 doc="conditioning vector of each image",
             )
         ]
@@ -155,12 +143,17 @@ def signature(model):
         "num_levels": model.num_levels,
         "conditional": bool(conditional),
         "noise_dims": model.noise_dims,
-        "num_positions": height * width,
+        "num_positions": model.num_positions,
         "initial_state": "every state tensor starts as zeros of its shape",
         "endpoints": {
             "log_prob": {
                 "file": "log_prob.onnx",
                 "saved_model_signature": "serving_default",
+                "doc": (
+                    "Inputs outside their `range` are rejected: the "
+                    "SavedModel fails the call (InvalidArgument naming the "
+                    "input), ONNX gives log_prob NaN for such an image."
+                ),
                 "inputs": [*log_prob_inputs, *conditional],
                 "outputs": [
                     tensor(
@@ -178,11 +171,14 @@ def signature(model):
                 "file": "sample_step.onnx",
                 "saved_model_signature": "sample_step",
                 "doc": (
-                    "Fills pixel `position` (raster index i*W + j, "
-                    "0 <= position < num_positions) of `canvas`, every "
-                    "colour in R, G, B order, by inverse CDF of `noise` "
-                    "uniform in [0, 1). Start from a zero canvas and zero "
-                    "states; feed next_* back for position + 1."
+                    "Step `position` (0 <= position < num_positions) by "
+                    "inverse CDF of `noise` uniform in [0, 1): fills pixel "
+                    "`position` (raster index i*W + j) of `canvas`, every "
+                    "colour in R, G, B order. A multi-scale model first "
+                    "draws its small image (positions < num_positions - "
+                    "H*W, kept in its state), then pixel position - "
+                    "(num_positions - H*W). Start from a zero canvas and "
+                    "zero states; feed next_* back for position + 1."
                 ),
                 "inputs": [
                     tensor(CANVAS, IMAGE_DTYPE, image, range=levels),
@@ -212,7 +208,7 @@ def signature(model):
 
 def has_encoder(model):
     """Whether `model` is an auto-encoder with an `encode` endpoint."""
-    return getattr(model, "encoder", None) is not None
+    return model.encoder is not None
 
 
 def encode_outputs(model, images):
@@ -220,15 +216,25 @@ def encode_outputs(model, images):
     return {CODES: model.encoder(model.preprocessor(images))}
 
 
-def log_prob_outputs(model, images, dequantization=None):
-    """The `log_prob` endpoint's outputs for a batch of images (and, for
-    dequantizing models, their dequantization noise)."""
-    from kerpix.metrics import bits_per_dim
+def log_prob_outputs(model, inputs, dequantization=None):
+    """The `log_prob` endpoint's outputs for a batch of images, or of
+    `{"images", "conditional_input"}` (and, for dequantizing models, their
+    dequantization noise).
 
+    An image with a pixel outside `[0, num_levels)` gets a NaN log_prob
+    in every runtime (the SavedModel also fails the call, see
+    `tf_functions.check_range`): never a finite score.
+    """
+    images = inputs[IMAGES] if isinstance(inputs, dict) else inputs
+    top = model.num_levels - 1
+    valid = keras.ops.all((images >= 0) & (images <= top), axis=(1, 2, 3))
+    safe = keras.ops.clip(images, 0, top)
+    inputs = {**inputs, IMAGES: safe} if isinstance(inputs, dict) else safe
     if dequantizes(model):
-        log_prob = model.compute_log_prob(images, dequantization)
+        log_prob = model.compute_log_prob(inputs, dequantization)
     else:
-        log_prob = model.compute_log_prob(images)
+        log_prob = model.compute_log_prob(inputs)
+    log_prob = keras.ops.where(valid, log_prob, float("nan"))
     return {
         LOG_PROB: log_prob,
         BITS_PER_DIM: bits_per_dim(-log_prob, model.image_shape),
@@ -266,8 +272,6 @@ def drive_sample_steps(model, noise, run_step, conditional_input=None):
     Returns:
         The final canvas, int32 `(N, H, W, C)`.
     """
-    import numpy as np
-
     batch = noise.shape[0]
     states = [np.asarray(s) for s in model.initial_state(batch)]
     canvas = np.zeros((batch,) + model.image_shape, IMAGE_DTYPE)

@@ -11,13 +11,15 @@ def image_spec(model, name):
 
 def conditional_specs(model):
     """`[]`, or the `conditional_input` spec of a conditional model."""
-    if not model.conditional_dims:
+    if not model.step_conditional_dims:
         return []
     if model.num_classes:
         return [tf.TensorSpec((None,), tf.int32, sig.CONDITIONAL_INPUT)]
     return [
         tf.TensorSpec(
-            (None, model.conditional_dims), tf.float32, sig.CONDITIONAL_INPUT
+            (None, model.step_conditional_dims),
+            tf.float32,
+            sig.CONDITIONAL_INPUT,
         )
     ]
 
@@ -31,16 +33,52 @@ def log_prob_specs(model):
     return [image_spec(model, sig.IMAGES)] + conditional_specs(model)
 
 
+def check_range(tensor, name, low, high, high_inclusive=True):
+    """Fail the call with an InvalidArgumentError naming the input and the
+    range unless every value of `tensor` lies in `[low, high]` (or
+    `[low, high)`). The SavedModel keeps the check (TF Serving answers
+    400 with its message); ONNX has no assertions, so `signature.json`
+    states the ranges and out-of-range images score NaN there."""
+    above = tensor <= high if high_inclusive else tensor < high
+    bracket = "]" if high_inclusive else ")"
+    tf.debugging.Assert(
+        tf.reduce_all((tensor >= low) & above),
+        [
+            f"Input '{name}' must be in [{low}, {high}{bracket}; received "
+            "values from",
+            tf.reduce_min(tensor),
+            "to",
+            tf.reduce_max(tensor),
+        ],
+        name=f"check_{name}",
+    )
+
+
+def check_images(model, images, name=sig.IMAGES):
+    check_range(images, name, 0, model.num_levels - 1)
+
+
+def check_labels(model, condition):
+    """Class labels of class-conditional models in `[0, num_classes)`."""
+    if model.num_classes:
+        check_range(condition, sig.CONDITIONAL_INPUT, 0, model.num_classes - 1)
+
+
 def log_prob_function(model):
     if sig.dequantizes(model):
-        return tf.function(
-            lambda images, noise: sig.log_prob_outputs(model, images, noise),
-            input_signature=log_prob_specs(model),
-        )
+
+        def dequantized(images, noise):
+            check_images(model, images)
+            check_range(noise, sig.DEQUANTIZATION, 0, 1, high_inclusive=False)
+            return sig.log_prob_outputs(model, images, noise)
+
+        return tf.function(dequantized, input_signature=log_prob_specs(model))
 
     def log_prob(images, *conditional):
+        check_images(model, images)
         inputs = images
         if conditional:
+            check_labels(model, conditional[0])
             inputs = {sig.IMAGES: images, sig.CONDITIONAL_INPUT: conditional[0]}
         return sig.log_prob_outputs(model, inputs)
 
@@ -67,10 +105,15 @@ def sample_step_specs(model):
 
 
 def sample_step_function(model):
-    conditional = bool(model.conditional_dims)
+    conditional = bool(model.step_conditional_dims)
 
     def step(canvas, position, noise, *rest):
+        check_images(model, canvas, sig.CANVAS)
+        check_range(position, sig.POSITION, 0, model.num_positions - 1)
+        check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
         condition, states = (rest[0], rest[1:]) if conditional else (None, rest)
+        if conditional:
+            check_labels(model, condition)
         return sig.sample_step_outputs(
             model, canvas, position, noise, states, condition
         )
@@ -83,11 +126,13 @@ def sample_function(model):
     `sample(seed, conditional_input)`, one image per condition."""
 
     def draw(num_samples, seed, condition=None):
+        if condition is not None:
+            check_labels(model, condition)
         noise = seeded_noise(model, num_samples, seed)
         return {sig.IMAGES: sample_from_noise(model, noise, condition)}
 
     seed = tf.TensorSpec((), tf.int32, sig.SEED)
-    if model.conditional_dims:
+    if model.step_conditional_dims:
         return tf.function(
             lambda seed, condition: draw(
                 tf.shape(condition)[0], seed, condition
@@ -102,9 +147,8 @@ def sample_function(model):
 
 def seeded_noise(model, num_samples, seed):
     """The uniform noise the `sample` signature draws for a seed."""
-    height, width, _ = model.image_shape
     return tf.random.stateless_uniform(
-        [num_samples, height * width, model.noise_dims],
+        [num_samples, model.num_positions, model.noise_dims],
         seed=tf.stack([tf.cast(seed, tf.int32), 0]),
         dtype=tf.float32,
     )

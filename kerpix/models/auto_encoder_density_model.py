@@ -1,10 +1,8 @@
 import keras
-import numpy as np
-from keras import ops
 
-from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.inputs import split_inputs
-from kerpix.models.preprocessor import validate_images
+from kerpix.utils.batching import map_batches
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -85,17 +83,13 @@ class AutoEncoderDensityModel(ImageDensityModel):
 
     def encode(self, images, batch_size=256):
         """Codes `(N, code_size)` (NumPy float32) of integer images."""
-        validate_images(images, self.image_shape, self.num_levels)
-        images = np.asarray(images)
-        chunks = [
-            ops.convert_to_numpy(
-                self.encoder(self.preprocessor(images[k : k + batch_size]))
-            )
-            for k in range(0, len(images), batch_size)
-        ]
-        if not chunks:
-            return np.zeros((0, self.code_size), "float32")
-        return np.concatenate(chunks).astype("float32")
+        images = self.validate_images(images)
+        return map_batches(
+            lambda x: self.encoder(self.preprocessor(x)),
+            [images],
+            batch_size,
+            empty_shape=(0, self.code_size),
+        )
 
     def log_prob(self, images, conditional_input=None, batch_size=256):
         """`log p(x | h)` in nats per image; `h = enc(x)` unless codes
@@ -107,7 +101,6 @@ class AutoEncoderDensityModel(ImageDensityModel):
     def get_config(self):
         config = super().get_config()
         config["encoder"] = keras.layers.serialize(self.encoder)
-        del config["num_classes"]
         return config
 
     @classmethod

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from kerpix.models.preprocessor import validate_images
+from kerpix.utils.validation import validate_images
 
 IMAGES = "images"
 CONDITIONAL_INPUT = "conditional_input"

@@ -2,10 +2,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.inputs import reject_conditional
 from kerpix.models.inputs import split_inputs
-from kerpix.models.preprocessor import validate_images
+from kerpix.ops.pixels import read_pixel
+from kerpix.sampling import get_sampler
+from kerpix.utils.batching import map_batches
+from kerpix.utils.validation import validate_images
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -28,17 +31,20 @@ class MultiScaleDensityModel(ImageDensityModel):
 
     - `log_prob(images)`, `fit(images)`, `evaluate(images)`: the joint,
       `bits_per_dim` over all `H·W·C` sub-pixels.
-    - `sample(n)`: `s` from `small_model`, then the rest. One noise array
-      `(N, H*W, noise_dims)` drives both: the small image uses the noise at
-      its own positions, which the second stage does not need.
+    - `sample(n)`: `s` from `small_model`, then the rest. Sampling takes
+      `num_positions = h*w + H*W` steps, one noise row each: noise
+      `(N, h*w + H*W, noise_dims)`, the first `h*w` rows for the small
+      image in raster order, the next `H*W` for the full image (the rows
+      of the pixels of `s` are not used).
     - `sample(conditional_input=small_images)`: the full image given a
-      small image (`(N, h, w, C)` integers), i.e. `p(x | s)`.
+      small image (`(N, h, w, C)` integers), i.e. `p(x | s)` (the noise
+      rows of the small image are not used).
     - `complete(images, mask)`: known pixels of `s` are kept in the first
       stage, all known pixels in the second.
-
-    Exported artifacts are not available yet for this model (its sampling
-    runs two models one after the other); `small_model` exports as any
-    model.
+    - `sample_step` (what exporters drive): the state holds the small
+      canvas, the small model's state and the full backbone's; steps
+      `0 .. h*w - 1` draw `s`, the next `H*W` the full image with `s`
+      kept at its pixels. Exported artifacts take images only.
 
     Args:
         small_model: an unconditional `ImageDensityModel` of `(h, w, C)`.
@@ -87,6 +93,14 @@ class MultiScaleDensityModel(ImageDensityModel):
                 f"model the same values: num_levels={head.num_levels}. "
                 f"Received: small_model.num_levels={small_model.num_levels}"
             )
+        if small_model.noise_dims != head.noise_dims:
+            raise ValueError(
+                "Invalid value for argument `small_model`. Both scales "
+                "sample from one noise array: its head must take "
+                f"noise_dims={head.noise_dims} uniforms per pixel like "
+                f"`head`. Received: small_model.noise_dims="
+                f"{small_model.noise_dims}"
+            )
         self.small_model = small_model
         super().__init__(backbone, head, preprocessor=preprocessor, **kwargs)
         height, width, _ = self.image_shape
@@ -134,9 +148,107 @@ class MultiScaleDensityModel(ImageDensityModel):
 
     def log_prob(self, images, conditional_input=None, batch_size=256):
         """`log p(x)` in nats per image (the joint of both scales)."""
-        validate_images(images, self.image_shape, self.num_levels)
+        images = self.validate_images(images)
         reject_conditional(conditional_input, "conditional_input")
-        return self._batched_log_prob(np.asarray(images), None, batch_size)
+        return map_batches(self.compute_log_prob, [images], batch_size)
+
+    # === Sampling: the small image, then the rest ===
+
+    @property
+    def step_conditional_dims(self):
+        return 0  # the small image is sampled inside, not passed in
+
+    @property
+    def num_positions(self):
+        height, width, _ = self.small_image_shape
+        return height * width + super().num_positions
+
+    def initial_state(self, batch_size):
+        """The small canvas, the small model's state, the backbone's."""
+        small = ops.zeros((batch_size,) + self.small_image_shape, "int32")
+        return (
+            (small,)
+            + tuple(self.small_model.initial_state(batch_size))
+            + tuple(self.backbone.initial_state(batch_size))
+        )
+
+    def sample_step(
+        self,
+        canvas,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """One sampling step (see the class docstring).
+
+        Without `conditional_input`, `position` runs over the small image
+        (`< h*w`) and then the full image. With a small image given as
+        `conditional_input` (`sample(conditional_input=...)`, and the
+        second stage of `sample`/`complete` in Keras), `position` is a
+        pixel of the full image; `known` then marks pixels to keep.
+        """
+        small_size = len(self.small_model.initial_state(1))
+        small_canvas = state[0]
+        small_state = tuple(state[1 : 1 + small_size])
+        full_state = tuple(state[1 + small_size :])
+
+        def full_stage(position, small, known):
+            new_canvas, new_state = ImageDensityModel.sample_step(
+                self,
+                canvas,
+                full_state,
+                position,
+                noise,
+                temperature,
+                small,
+                known,
+            )
+            return new_canvas, (small_canvas,) + small_state + new_state
+
+        if conditional_input is not None:
+            return full_stage(position, conditional_input, known)
+        if known is not None:
+            raise ValueError(
+                "Invalid value for argument `known`: completion through "
+                "the staged step is not supported; use `complete()`."
+            )
+        height, width, _ = self.small_image_shape
+        position = ops.cast(position, "int32")
+
+        def small_stage():
+            last = height * width - 1
+            new_small, new_state = self.small_model.sample_step(
+                small_canvas,
+                small_state,
+                ops.minimum(position, last),
+                noise,
+                temperature,
+            )
+            return canvas, (new_small,) + tuple(new_state) + full_state
+
+        def rest():
+            q = ops.maximum(position - height * width, 0)
+            i, j = q // self.image_shape[1], q % self.image_shape[1]
+            fh, fw = self.factor
+            on_grid = ops.logical_and(i % fh == 0, j % fw == 0)
+            values = read_pixel(small_canvas, i // fh, j // fw)
+            keep = ops.zeros_like(values[:, 0]) + ops.cast(on_grid, "int32")
+            return full_stage(q, small_canvas, (values, keep))
+
+        # Both stages run and the position picks one: constant work per
+        # step, and no conditional subgraph (ONNX `If` trips tf2onnx).
+        in_small = position < height * width
+        small_canvas_out, small_states = small_stage()
+        rest_canvas, rest_states = rest()
+
+        def pick(a, b):
+            return ops.where(in_small, a, b)
+
+        state = tuple(map(pick, small_states, rest_states))
+        return pick(small_canvas_out, rest_canvas), state
 
     def _run_sampler(
         self,
@@ -149,12 +261,10 @@ class MultiScaleDensityModel(ImageDensityModel):
         verbose,
         known=None,
     ):
-        from kerpix.sampling import get_sampler
-
         sampler = get_sampler(method, temperature=temperature, seed=seed)
-        if conditional_input is not None:  # p(x | s) for given small images
-            small = np.asarray(conditional_input)
-            validate_images(
+        small = conditional_input
+        if small is not None:  # p(x | s) for given small images
+            small = validate_images(
                 small,
                 self.small_image_shape,
                 self.num_levels,
@@ -162,51 +272,45 @@ class MultiScaleDensityModel(ImageDensityModel):
             )
             if num_samples is None and noise is None:
                 num_samples = len(small)
-            noise = sampler.make_noise(self, num_samples, noise)
-            if len(small) != len(noise):
-                raise ValueError(
-                    "Invalid value for argument `conditional_input`. Expected "
-                    f"one small image per sample ({len(noise)}). Received: "
-                    f"{len(small)} small images"
-                )
-            small = small.astype("int32")
-        else:
-            noise = sampler.make_noise(self, num_samples, noise)
+        noise = sampler.make_noise(self, num_samples, noise)
+        height, width, _ = self.small_image_shape
+        small_noise, noise = (
+            noise[:, : height * width],
+            noise[:, height * width :],
+        )
+        if small is None:
             small_known = None
             if known is not None:
                 small_known = tuple(
                     np.ascontiguousarray(self._sub_grid(a)) for a in known
                 )
-            small = self.small_model._run_sampler(
-                None,
-                self._sub_grid(noise.reshape(self._grid_shape(noise))).reshape(
-                    (len(noise), -1, noise.shape[-1])
-                ),
-                None,
-                temperature,
-                None,
-                method,
-                verbose,
+            small = sampler(
+                self.small_model,
+                noise=small_noise,
+                verbose=verbose,
                 known=small_known,
             )
-        batch = len(noise)
-        values = np.zeros((batch,) + self.image_shape, "int32")
+        elif len(small) != len(noise):
+            raise ValueError(
+                "Invalid value for argument `conditional_input`. Expected "
+                f"one small image per sample ({len(noise)}). Received: "
+                f"{len(small)} small images"
+            )
+        small = small.astype("int32")
+        values = np.zeros((len(noise),) + self.image_shape, "int32")
         keep = np.broadcast_to(self.small_image_grid, values.shape[:3])
         if known is not None:
             values[...] = known[0]
             keep = keep | known[1].astype(bool)
         fh, fw = self.factor
         values[:, ::fh, ::fw] = small
-        return sampler(
+        return sampler.fill(
             self,
-            noise=noise,
+            noise,
             verbose=verbose,
             conditional_input=small,
             known=(values, keep.astype("int32")),
         )
-
-    def _grid_shape(self, noise):
-        return (len(noise),) + self.image_shape[:2] + (noise.shape[-1],)
 
     def _sub_grid(self, maps):
         """The small image's pixels of NumPy maps `(N, H, W, ...)`."""
@@ -215,7 +319,6 @@ class MultiScaleDensityModel(ImageDensityModel):
     def get_config(self):
         config = super().get_config()
         config["small_model"] = keras.layers.serialize(self.small_model)
-        del config["num_classes"]
         return config
 
     @classmethod

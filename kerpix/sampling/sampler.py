@@ -54,8 +54,7 @@ class Sampler:
 
     def make_noise(self, model, num_samples=None, noise=None):
         """Validate `noise`, or draw it from `seed` for `num_samples`."""
-        height, width, _ = model.image_shape
-        expected = (height * width, model.noise_dims)
+        expected = (model.num_positions, model.noise_dims)
         if noise is None:
             if not isinstance(num_samples, (int, np.integer)) or (
                 num_samples < 1
@@ -72,7 +71,7 @@ class Sampler:
             raise ValueError(
                 "Invalid value for argument `noise`. Expected uniforms of "
                 f"shape (num_samples, {expected[0]}, {expected[1]}) = "
-                "(N, H*W, noise_dims). Received: "
+                "(N, num_positions, noise_dims). Received: "
                 f"noise.shape={noise.shape}"
             )
         if num_samples is not None and num_samples != noise.shape[0]:

@@ -27,6 +27,8 @@ import os
 
 import keras
 
+from kerpix.metrics import bits_per_dim
+
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 JAX_STRATEGIES = ("auto", "default", "data_parallel")
 
@@ -191,8 +193,6 @@ def train_loop(
         History dict `{metric: [value per epoch]}`.
     """
     import tensorflow as tf
-
-    from kerpix.metrics import bits_per_dim
 
     optimizer = model.optimizer
     train_dist = strategy.experimental_distribute_dataset(train_ds)

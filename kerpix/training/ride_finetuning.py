@@ -62,12 +62,12 @@ def finetune_mcgsm(
     sizes = [int(np.prod(s)) for s in shapes]
 
     def features(images, chunk=256):
-        images = model._validate(images, "images")
+        images = model.validate_images(images)
         noise_seed = keras.random.SeedGenerator(seed)
         hs, zs = [], []
         for k in range(0, len(images), chunk):  # bounded memory
             y = model.to_values(images[k : k + chunk], seed=noise_seed)
-            h, z = model.states_and_targets(model.normalize(y))
+            h, z = model.backbone.features_and_targets(model.normalize(y))
             hs.append(keras.ops.convert_to_numpy(h))
             zs.append(keras.ops.convert_to_numpy(z))
         return tf.constant(np.concatenate(hs)), tf.constant(np.concatenate(zs))

@@ -11,6 +11,7 @@ import time
 import keras
 import numpy as np
 
+import kerpix.training.distribute as distribute
 from kerpix import data as kdata
 from kerpix.metrics import bits_per_dim
 from kerpix.models.families import build_model
@@ -22,6 +23,7 @@ from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
 from kerpix.utils.grappler import without_grappler_remapper
 from kerpix.utils.image_grid import save_image_grid
+from kerpix.version import __version__
 
 MODEL_FILE = "model.keras"
 # {"status": "running" | "finished"}: tells an interrupted run from a done one.
@@ -59,54 +61,108 @@ def train(config, workdir, verbose="auto", restart=False):
 
 
 def _train(config, workdir, verbose, restart):
-    import kerpix.training.distribute as distribute
-
+    """strategy -> run folder -> data -> model -> callbacks -> loop."""
     t = config.training
     _validate_training(t)
+    strategy = _strategy(t)
+    run = _open_run(config, workdir, restart)
+    keras.utils.set_random_seed(t.seed)
+    data = _training_data(config, strategy, run.initial_epoch)
+    model = _compiled_model(config, strategy, data)
+    callbacks = _callbacks(config, run, strategy)
+    start = time.time()
+    fit_epochs(model, strategy, data, callbacks, t.epochs, run, verbose)
+    return _finish(config, run, model, data, time.time() - start)
+
+
+class _Run:
+    """A run's folder (a temporary one on non-chief workers), its backup
+    folder and the epochs an interrupted run already trained."""
+
+    def __init__(self, run_dir, initial_epoch, chief):
+        self.dir = run_dir
+        self.backup_dir = os.path.join(run_dir, "backup")
+        self.checkpoint = os.path.join(run_dir, MODEL_FILE)
+        self.initial_epoch = initial_epoch
+        self.chief = chief
+
+
+class _TrainingData:
+    """The training split in memory, its endless global batches (from the
+    resume point) and the validation batches."""
+
+    def __init__(self, arrays, train, validation, global_batch, steps):
+        self.arrays = arrays
+        self.train = train
+        self.validation = validation
+        self.global_batch = global_batch
+        self.steps_per_epoch = steps
+
+
+def _strategy(t):
+    """The configured `tf.distribute` strategy (CPU split, determinism)."""
     if t.logical_cpus:
         distribute.split_cpu(t.logical_cpus)
     if t.deterministic:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    strategy = distribute.get_strategy(t.strategy)
+    return distribute.get_strategy(t.strategy)
+
+
+def _open_run(config, workdir, restart):
+    """The run folder, marked running, with the config and versions."""
     chief = distribute.is_chief()
     run_dir = workdir if chief else tempfile.mkdtemp(prefix="kerpix-worker-")
     os.makedirs(run_dir, exist_ok=True)
     backup_dir = os.path.join(run_dir, "backup")
+    t = config.training
     initial_epoch = _resume_point(run_dir, backup_dir, t.backup, restart)
     _write_json(run_dir, RUN_STATE, {"status": "running"})
     _write_json(run_dir, "config.json", config.to_dict())
     _write_json(run_dir, "versions.json", versions())
-    keras.utils.set_random_seed(t.seed)
+    return _Run(run_dir, initial_epoch, chief)
 
-    replicas = strategy.num_replicas_in_sync
-    global_batch = t.batch_size * replicas
-    train_arrays = _in_memory(_dataset(config, "train"))
-    steps_per_epoch = t.steps_per_epoch or max(
-        1, len(train_arrays[0]) // global_batch
-    )
-    train_ds = _train_stream(train_arrays, t.seed, global_batch).skip(
-        initial_epoch * steps_per_epoch
+
+def _training_data(config, strategy, initial_epoch):
+    t = config.training
+    global_batch = t.batch_size * strategy.num_replicas_in_sync
+    arrays = _in_memory(_dataset(config, "train"))
+    steps = t.steps_per_epoch or max(1, len(arrays[0]) // global_batch)
+    train_ds = _train_stream(arrays, t.seed, global_batch).skip(
+        initial_epoch * steps
     )
     valid_ds = _dataset(config, "validation").batch(global_batch).prefetch(2)
+    return _TrainingData(arrays, train_ds, valid_ds, global_batch, steps)
+
+
+def _compiled_model(config, strategy, data):
+    """The model, built and compiled inside the strategy's scope, its
+    data-dependent layers fitted to the training split (`adapt`:
+    deterministic; a resumed run restores them with the weights)."""
+    t = config.training
+    replicas = strategy.num_replicas_in_sync
     with dtype_policy(t.precision), strategy.scope():
         model = make_model(config)
         model.compile(
-            optimizer=make_optimizer(t, replicas, steps_per_epoch * t.epochs),
+            optimizer=make_optimizer(
+                t, replicas, data.steps_per_epoch * t.epochs
+            ),
             jit_compile=t.jit_compile,
         )
-        if hasattr(model, "adapt"):
-            # RIDE's preconditioner: fitted to the training split once
-            # (deterministic; a resumed run restores it with the weights).
-            model.adapt(train_arrays[0], seed=t.seed)
+        model.adapt(data.arrays[0], seed=t.seed)
+    return model
 
-    checkpoint = os.path.join(run_dir, MODEL_FILE)
+
+def _callbacks(config, run, strategy):
+    """History, backup, EMA swap, best checkpoint, time budget, early
+    stopping, sample grids, TensorBoard, in the order they must run."""
+    t = config.training
     history_logger = HistoryLogger(
-        os.path.join(run_dir, "history.json"), initial_epoch
+        os.path.join(run.dir, "history.json"), run.initial_epoch
     )
     best = keras.callbacks.ModelCheckpoint(
-        checkpoint,
+        run.checkpoint,
         # val_loss (nats/image) orders epochs like bits/dim, whatever the
         # model calls its bits/dim metric (RIDE: bits_per_dim_bound).
         monitor="val_loss",
@@ -121,11 +177,12 @@ def _train(config, workdir, verbose, restart):
     # before the EMA ones are swapped in), then the best checkpoint.
     callbacks = [history_logger]
     if t.backup and not distribute.uses_custom_loop(strategy):
-        callbacks.append(Backup(backup_dir))
+        callbacks.append(Backup(run.backup_dir))
     if t.ema_decay:
         # EMA weights for validation, checkpoints and everything after.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks.append(best)
+    if run.chief:  # workers write no checkpoint
+        callbacks.append(best)
     if t.max_minutes is not None:
         callbacks.append(TimeBudget(t.max_minutes))
     if t.early_stopping_patience:
@@ -136,50 +193,59 @@ def _train(config, workdir, verbose, restart):
                 patience=t.early_stopping_patience,
             )
         )
-    log_dir = os.path.join(run_dir, "logs") if t.tensorboard else None
+    log_dir = os.path.join(run.dir, "logs") if t.tensorboard else None
     if t.sample_every_epochs:
         callbacks.append(
             SampleGrid(
-                os.path.join(run_dir, "samples"),
+                os.path.join(run.dir, "samples"),
                 t.sample_every_epochs,
                 config.sampling.num_samples,
                 config.sampling.seed,
                 log_dir,
             )
         )
-    start = time.time()
-    if distribute.uses_custom_loop(strategy):
-        # keras-team/keras#20585: model.fit fails under this strategy.
-        for callback in callbacks:
-            callback.set_model(model)
-            callback.on_train_begin()
-        distribute.train_loop(
-            model,
-            strategy,
-            prepare_training_data(model, train_ds, None, "x")[0],
-            prepare_training_data(model, valid_ds, None, "x")[0],
-            t.epochs - initial_epoch,
-            steps_per_epoch,
-            callbacks=[c for c in callbacks if chief or c is not best],
-            verbose=1 if verbose == "auto" else verbose,
-        )
-    else:
-        if log_dir:
-            callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    if log_dir and not distribute.uses_custom_loop(strategy):
+        callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    return callbacks
+
+
+def fit_epochs(model, strategy, data, callbacks, epochs, run, verbose):
+    """The training loop: `model.fit`, or the custom loop of
+    `kerpix.training.distribute` under strategies whose `fit` fails
+    (keras-team/keras#20585), with the same data and callbacks."""
+    if not distribute.uses_custom_loop(strategy):
         model.fit(
-            train_ds,
-            validation_data=valid_ds,
-            epochs=t.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
+            data.train,
+            validation_data=data.validation,
+            epochs=epochs,
+            initial_epoch=run.initial_epoch,
+            steps_per_epoch=data.steps_per_epoch,
             callbacks=callbacks,
             verbose=verbose,
         )
-    seconds = time.time() - start
-    history = history_logger.history
+        return
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.on_train_begin()
+    distribute.train_loop(
+        model,
+        strategy,
+        prepare_training_data(model, data.train, None, "x")[0],
+        prepare_training_data(model, data.validation, None, "x")[0],
+        epochs - run.initial_epoch,
+        data.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=1 if verbose == "auto" else verbose,
+    )
+
+
+def _finish(config, run, model, data, seconds):
+    """Record the run's metrics, mark it finished; the best model."""
+    with open(os.path.join(run.dir, "history.json")) as f:
+        history = json.load(f)
     best_epoch = int(np.argmin(history["val_loss"]))
     _update_metrics(
-        run_dir,
+        run.dir,
         {
             "train_seconds": round(seconds, 1),
             "epochs_run": len(history["val_loss"]),
@@ -188,16 +254,16 @@ def _train(config, workdir, verbose, restart):
                 bits_per_dim(history["val_loss"][best_epoch], model.image_shape)
             ),
             "validation_nats_per_image": history["val_loss"][best_epoch],
-            "replicas": replicas,
-            "global_batch_size": global_batch,
+            "replicas": data.global_batch // config.training.batch_size,
+            "global_batch_size": data.global_batch,
         },
     )
-    _write_json(run_dir, RUN_STATE, {"status": "finished"})
-    if not chief:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    _write_json(run.dir, RUN_STATE, {"status": "finished"})
+    if not run.chief:
+        shutil.rmtree(run.dir, ignore_errors=True)
         return model
-    with dtype_policy(t.precision):
-        return keras.saving.load_model(checkpoint)
+    with dtype_policy(config.training.precision):
+        return keras.saving.load_model(run.checkpoint)
 
 
 @contextlib.contextmanager
@@ -428,8 +494,6 @@ def load_model(workdir):
 
 def versions():
     import tensorflow as tf
-
-    from kerpix.version import __version__
 
     return {
         "kerpix": __version__,

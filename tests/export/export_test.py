@@ -87,6 +87,16 @@ MODELS = {
         kernel_size=3,
         head="logistic_mixture",
     ),
+    "multi_scale_pixel_rnn": lambda: models.MultiScalePixelRNN(
+        (4, 4, 1),
+        (2, 2, 1),
+        num_levels=3,
+        lstm="row_lstm",
+        units=2,
+        num_layers=1,
+        conditioning_filters=2,
+        first_kernel_size=3,
+    ),
     "ride_2_layers": lambda: adapted(
         models.RIDE(
             (5, 6, 1),
@@ -212,7 +222,8 @@ def test_onnx_parity_and_signature_json(model, images, onnx_path):
     assert signature["image_shape"] == list(model.image_shape)
     assert signature["num_levels"] == model.num_levels
     assert signature["noise_dims"] == model.noise_dims
-    assert signature["conditional"] is bool(model.conditional_dims)
+    assert signature["conditional"] is bool(model.step_conditional_dims)
+    assert signature["num_positions"] == model.num_positions
     for name, endpoint in signature["endpoints"].items():
         if "file" not in endpoint:
             continue
@@ -246,7 +257,7 @@ def test_onnx_parity_and_signature_json(model, images, onnx_path):
 
 def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
     noise = np.random.default_rng(5).random(
-        (3, model.image_shape[0] * model.image_shape[1], model.noise_dims),
+        (3, model.num_positions, model.noise_dims),
         "float32",
     )
     np.save(tmp_path / "noise.npy", noise)
@@ -287,6 +298,35 @@ def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
         model.sample(noise=noise, conditional_input=condition, verbose=0),
     )
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_out_of_range_pixels_are_rejected_in_every_runtime(
+    model, images, saved_model_path, onnx_path
+):
+    """-1 and num_levels alike: the SavedModel fails the call naming the
+    input and range, ONNX scores NaN; in-range images are unaffected."""
+    import onnxruntime
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(saved_model_path)
+    session = onnxruntime.InferenceSession(
+        os.path.join(onnx_path, "log_prob.onnx"),
+        providers=["CPUExecutionProvider"],
+    )
+    top = model.num_levels - 1
+    for bad in (-1, model.num_levels):
+        feed, _ = log_prob_feed(model, images)
+        feed["images"] = feed["images"].copy()
+        feed["images"][1, 0, 0, 0] = bad
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=rf"Input \\?'images\\?' must be in \[0, {top}\]",
+        ):
+            loaded.signatures["serving_default"](
+                **{k: tf.constant(v) for k, v in feed.items()}
+            )
+        (got,) = session.run(["log_prob"], feed)
+        assert np.isnan(got[1]) and np.isfinite(np.delete(got, 1)).all()
 
 
 def test_check_fails_on_a_different_model(model, images, saved_model_path):

@@ -223,7 +223,7 @@ def test_bad_api_arguments():
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `noise`\. Expected uniforms of "
-        r"shape \(num_samples, 36, 1\) = \(N, H\*W, noise_dims\)\. "
+        r"shape \(num_samples, 36, 1\) = \(N, num_positions, noise_dims\)\. "
         r"Received: noise\.shape=\(2, 36\)",
     ):
         model.sample(noise=np.zeros((2, 36)))

@@ -7,8 +7,7 @@ import pytest
 
 from kerpix import models
 from kerpix import testing
-from kerpix.export import export_onnx
-from kerpix.export import export_saved_model
+from kerpix.export.signatures import drive_sample_steps
 
 LSTMS = ["row_lstm", "diagonal_bilstm"]
 
@@ -122,21 +121,65 @@ def test_conditional_step_interface_matches_the_forward_pass(lstm):
 @pytest.mark.parametrize("lstm", LSTMS)
 def test_sampling_small_image_first_then_the_rest(lstm):
     model = make_model(lstm, (4, 6, 1), (2, 3, 1), levels=3)
-    noise = np.random.default_rng(0).random((5, 24, 1), "float32")
+    assert model.num_positions == 6 + 24
+    noise = np.random.default_rng(0).random((5, 30, 1), "float32")
     cached = model.sample(noise=noise, verbose=0)
     naive = model.sample(noise=noise, method="naive", verbose=0)
     np.testing.assert_array_equal(cached, naive)
-    # The small image is the small model's sample from the noise at its
-    # own positions.
-    small_noise = noise.reshape(5, 4, 6, 1)[:, ::2, ::2].reshape(5, 6, 1)
+    # The small image is the small model's sample from the first h*w noise
+    # rows.
     np.testing.assert_array_equal(
         cached[:, ::2, ::2],
-        model.small_model.sample(noise=small_noise, verbose=0),
+        model.small_model.sample(noise=noise[:, :6], verbose=0),
     )
+    # The rest reads the next H*W rows: changing the rows of the small
+    # image's own pixels there changes nothing.
+    unused = noise.copy()
+    grid = [6 + 6 * i + j for i in range(0, 4, 2) for j in range(0, 6, 2)]
+    unused[:, grid] = 0.5
+    assert not np.array_equal(unused, noise)
+    np.testing.assert_array_equal(model.sample(noise=unused, verbose=0), cached)
     # Given small images (p(x | s)): they stay at their positions.
     small = np.random.default_rng(1).integers(0, 3, (5, 2, 3, 1))
     upsampled = model.sample(conditional_input=small, seed=0, verbose=0)
     np.testing.assert_array_equal(upsampled[:, ::2, ::2], small)
+
+
+@pytest.mark.parametrize("lstm", LSTMS)
+@pytest.mark.parametrize(
+    "shape, small", [((4, 6, 1), (2, 3, 1)), ((2, 2, 3), (1, 1, 3))]
+)
+def test_staged_sample_step_reproduces_sample(lstm, shape, small):
+    """The one-step interface the exporters drive: zero canvas and state,
+    positions over the small image and then the full image."""
+    model = make_model(lstm, shape, small, levels=3)
+    noise = np.random.default_rng(2).random(
+        (4, model.num_positions, model.noise_dims), "float32"
+    )
+    state_count = len(model.initial_state(1))
+
+    def run_step(feed):
+        states = tuple(feed[f"state_{k}"] for k in range(state_count))
+        canvas, states = model.sample_step(
+            feed["canvas"], states, int(feed["position"]), feed["noise"]
+        )
+        out = {"next_canvas": keras.ops.convert_to_numpy(canvas)}
+        for k, state in enumerate(states):
+            out[f"next_state_{k}"] = keras.ops.convert_to_numpy(state)
+        return out
+
+    np.testing.assert_array_equal(
+        drive_sample_steps(model, noise, run_step),
+        model.sample(noise=noise, verbose=0),
+    )
+    with pytest.raises(ValueError, match=r"`known`.*complete\(\)"):
+        model.sample_step(
+            np.zeros((1,) + shape, "int32"),
+            model.initial_state(1),
+            0,
+            noise[:1, 0],
+            known=(np.zeros((1, shape[-1]), "int32"), np.zeros(1, "int32")),
+        )
 
 
 def test_completion_keeps_known_pixels_at_both_scales():
@@ -175,7 +218,7 @@ def test_fit_evaluate_and_keras_file_round_trip(tmp_path):
     testing.run_serialization_test(model)
 
 
-def test_bad_input(tmp_path):
+def test_bad_input():
     model = make_model("row_lstm")
     images = np.zeros((2, 4, 4, 1), "int32")
     with pytest.raises(ValueError, match=r"`conditional_input`.*images only"):
@@ -186,10 +229,8 @@ def test_bad_input(tmp_path):
         ValueError, match=r"`conditional_input`.*\(None, 2, 2, 1\)"
     ):
         model.sample(conditional_input=np.zeros((2, 3, 3, 1), "int32"))
-    with pytest.raises(ValueError, match=r"`model`.*multi-scale.*small_model"):
-        export_saved_model(model, str(tmp_path))
-    with pytest.raises(ValueError, match=r"`model`.*multi-scale.*small_model"):
-        export_onnx(model, str(tmp_path / "onnx"))
+    with pytest.raises(ValueError, match=r"`noise`.*\(num_samples, 20, 1\)"):
+        model.sample(noise=np.zeros((2, 16, 1), "float32"))
     with pytest.raises(
         ValueError,
         match=r"`conditional_shape`.*dividing the image's \(4, 4\)\. "

@@ -133,7 +133,7 @@ def test_bad_input():
         model.inpaint(images, mask, num_sweeps=-1, verbose=0)
     with pytest.raises(ValueError, match="`block_size`"):
         model.inpaint(images, mask, block_size=0, verbose=0)
-    with pytest.raises(ValueError, match="integers"):
+    with pytest.raises(ValueError, match="integer pixel values"):
         model.inpaint(images.astype("float32"), mask, verbose=0)
     with pytest.raises(ValueError, match="integer models"):
         make_model(levels=None).inpaint(

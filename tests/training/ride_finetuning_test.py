@@ -22,7 +22,7 @@ def test_lbfgs_fits_the_head_only_and_keeps_the_best_validation():
         num_features=2,
     )
     lstm_before = [
-        keras.ops.convert_to_numpy(w) for w in model.lstms[0].weights
+        keras.ops.convert_to_numpy(w) for w in model.backbone.lstms[0].weights
     ]
     head_before = [keras.ops.convert_to_numpy(w) for w in model.head.weights]
     valid_before = -model.log_prob(valid, seed=0).mean()
@@ -35,7 +35,7 @@ def test_lbfgs_fits_the_head_only_and_keeps_the_best_validation():
     assert best == pytest.approx(
         history["validation_nll"][history["best_iteration"] - 1]
     )
-    for before, after in zip(lstm_before, model.lstms[0].weights):
+    for before, after in zip(lstm_before, model.backbone.lstms[0].weights):
         np.testing.assert_array_equal(before, keras.ops.convert_to_numpy(after))
     assert any(
         not np.array_equal(b, keras.ops.convert_to_numpy(a))

@@ -210,7 +210,9 @@ def test_ride_trains_evaluates_and_samples_through_the_run_api(tmp_path):
 
     # train() fitted the preconditioner to the training split first.
     model = load_model(str(tmp_path / "run"))
-    scale = keras.ops.convert_to_numpy(model.preconditioner.output_scale)
+    scale = keras.ops.convert_to_numpy(
+        model.backbone.preconditioner.output_scale
+    )
     assert scale != 1.0
     # Exported and checked against Keras like every family.
     path = export_onnx(model, str(tmp_path / "onnx"))

@@ -1,8 +1,8 @@
 from kerpix.heads.get_head import get_head
-from kerpix.models.density_model import ImageDensityModel
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
     GatedPixelCNNBackbone,
 )
+from kerpix.models.image_density_model import ImageDensityModel
 
 
 def GatedPixelCNN(

@@ -1,5 +1,5 @@
 from kerpix.heads.get_head import get_head
-from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 
 

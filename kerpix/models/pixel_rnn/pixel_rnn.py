@@ -1,5 +1,5 @@
 from kerpix.heads.get_head import get_head
-from kerpix.models.density_model import ImageDensityModel
+from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.multi_scale_density_model import MultiScaleDensityModel
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 

@@ -66,7 +66,7 @@ def inpaint(
             "Invalid value for argument `model`: inpainting is for integer "
             "models (num_levels set). Received a float model."
         )
-    images = model._validate(images, "images")
+    images = model.validate_images(images)
     keep = validate_mask(mask, model.image_shape, len(images))
     missing = ~keep
     if not missing.any():

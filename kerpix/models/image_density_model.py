@@ -1,0 +1,249 @@
+import keras
+from keras import ops
+
+from kerpix.losses import NegativeLogLikelihood
+from kerpix.models.density_model import DensityModel
+from kerpix.models.inputs import CONDITIONAL_INPUT
+from kerpix.models.inputs import IMAGES
+from kerpix.models.inputs import split_inputs
+from kerpix.models.preprocessor import ImageQuantizer
+from kerpix.ops.pixels import keep_known
+from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
+
+
+@keras.saving.register_keras_serializable(package="kerpix")
+class ImageDensityModel(DensityModel):
+    """Autoregressive density model of integer images: preprocessor ->
+    causal backbone -> pixel head.
+
+    The model factorises an image as
+    `p(x) = Π_{i,j} Π_c p(x_{ij,c} | x_<(ij,c))` in raster order, colours in
+    R→G→B order inside a pixel. `call(images)` returns the head's parameters
+    for every sub-pixel in one pass (teacher forcing); `log_prob` sums the
+    head's log-probabilities, in nats.
+
+    `compile()` needs no loss: the loss is the negative log-likelihood in
+    nats/image and `bits_per_dim` (`kerpix.metrics.bits_per_dim`) is always
+    reported, so `fit(images)` and `evaluate(images)` work on NumPy arrays
+    or `tf.data.Dataset`s of integer images `(N, H, W, C)`.
+
+    Conditional models (a backbone with `conditional_dims`) take
+    `conditional_input` wherever they take images: class labels `(N,)`
+    (one-hot encoded when `num_classes` is set) or vectors
+    `(N, conditional_dims)`; `fit(images, labels)` and datasets of
+    `(image, label)` pairs pack them as `{"images", "conditional_input"}`.
+
+    Sampling:
+        `sample()` fills the canvas one sub-pixel at a time in raster order,
+        each value drawn from its conditional by inverse CDF of a uniform
+        noise value. The noise, shape `(N, H*W, noise_dims)`, can be passed
+        in, so any runtime reproduces a sample exactly from its noise.
+
+    Args:
+        backbone: a `kerpix.models.Backbone` with an `image_shape`.
+        head: a `kerpix.heads.PixelHead` whose `num_channels` matches the
+            image.
+        preprocessor: layer mapping integer images to backbone inputs.
+            Defaults to `ImageQuantizer(head.num_levels)`.
+        num_classes: int or `None`. For a conditional backbone: the
+            conditioning is integer class labels, one-hot encoded to
+            `backbone.conditional_dims == num_classes`. `None` means the
+            conditioning vectors are passed as they are.
+
+    Example:
+
+    >>> model = kerpix.models.PixelCNN((8, 8, 1), num_levels=4, filters=8,
+    ...                                num_layers=1)
+    >>> images = np.random.default_rng(0).integers(0, 4, (16, 8, 8, 1))
+    >>> model.compile()
+    >>> history = model.fit(images, epochs=1, verbose=0)
+    >>> model.log_prob(images[:2]).shape
+    (2,)
+    >>> model.sample(2, seed=1, verbose=0).shape
+    (2, 8, 8, 1)
+    """
+
+    def __init__(
+        self, backbone, head, preprocessor=None, num_classes=None, **kwargs
+    ):
+        image_shape = tuple(int(d) for d in backbone.image_shape)
+        if head.num_channels != image_shape[-1]:
+            raise ValueError(
+                "Invalid value for argument `head`. Its num_channels must "
+                f"match the image's {image_shape[-1]} channels. Received: "
+                f"head.num_channels={head.num_channels}"
+            )
+        preprocessor = preprocessor or ImageQuantizer(head.num_levels)
+        if getattr(preprocessor, "num_levels", head.num_levels) != (
+            head.num_levels
+        ):
+            raise ValueError(
+                "Invalid value for argument `preprocessor`. Its num_levels "
+                f"must equal head.num_levels={head.num_levels}. Received: "
+                f"preprocessor.num_levels={preprocessor.num_levels}"
+            )
+        conditional_dims = backbone.conditional_dims
+        if num_classes is not None and num_classes != conditional_dims:
+            raise ValueError(
+                "Invalid value for argument `num_classes`. Class labels are "
+                "one-hot encoded for the backbone, so it must equal "
+                f"backbone.conditional_dims={conditional_dims}. Received: "
+                f"num_classes={num_classes}"
+            )
+        super().__init__(image_shape, head.num_levels, **kwargs)
+        self.backbone = backbone
+        self.head = head
+        self.preprocessor = preprocessor
+        self.num_classes = num_classes
+        self.conditional_dims = conditional_dims
+        self.negative_log_likelihood = NegativeLogLikelihood(
+            head, reduction=None
+        )
+        input_shape = (None,) + image_shape
+        if conditional_dims and not self.conditions_on_own_images:
+            # Recorded as the build shape, which Keras uses to trace the
+            # model (e.g. for SavedModel export): both inputs.
+            input_shape = {
+                IMAGES: input_shape,
+                CONDITIONAL_INPUT: (None,)
+                if num_classes
+                else (None, conditional_dims),
+            }
+        self.build(input_shape)
+
+    def build(self, input_shape):
+        images_shape = (None,) + self.image_shape
+        if self.conditional_dims:
+            images_shape = [images_shape, (None, self.conditional_dims)]
+        features_shape = self.backbone.compute_output_shape(images_shape)
+        if not self.head.built:  # a deserialized head comes built
+            self.head.build(features_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        images, conditional_input = split_inputs(inputs)
+        x = self.preprocessor(images)
+        return self.compute_params(x, conditional_input, training=training)
+
+    def compute_params(self, x, conditional_input=None, training=None):
+        """Head parameters from preprocessed images (floats)."""
+        if self.conditional_dims:
+            condition = self.encode_conditional(conditional_input)
+            features = self.backbone([x, condition], training=training)
+        else:
+            features = self.backbone(x, training=training)
+        return self.head(features)
+
+    def encode_conditional(self, conditional_input):
+        """Backbone conditioning vectors: one-hot labels, or the vectors."""
+        if self.num_classes:
+            labels = ops.cast(ops.reshape(conditional_input, (-1,)), "int32")
+            return ops.one_hot(labels, self.num_classes)
+        return ops.cast(conditional_input, self.compute_dtype)
+
+    def compute_log_prob(self, inputs, training=None):
+        """Graph-safe `(N,)` log-likelihoods in nats; no input checks.
+
+        `inputs` are images, or `{"images", "conditional_input"}`.
+        """
+        params = self(inputs, training=training)
+        return -self.image_nll(split_inputs(inputs)[0], params)
+
+    def image_nll(self, images, params):
+        """Negative log-likelihood `(N,)` in nats of `images` under the
+        output `params` of `call` (the one place the loss, the metric and
+        `log_prob` compute it)."""
+        return self.negative_log_likelihood(images, params)
+
+    # === Step-wise sampling (one interface for every family) ===
+
+    @property
+    def passes_per_pixel(self):
+        """Network passes per pixel when sampling: 1, or C when the colours
+        of a pixel are ordered by the network's channel masks."""
+        if self.head.samples_channels_jointly:
+            return 1
+        return self.image_shape[-1]
+
+    def initial_state(self, batch_size):
+        """Zero state of `sample_step` for `batch_size` images (a tuple).
+
+        Conditioning is not part of the state: `sample_step` takes it at
+        every position, so exported states always start as zeros.
+        """
+        return tuple(self.backbone.initial_state(batch_size))
+
+    def sample_step(
+        self,
+        canvas,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """Fill pixel `position` (raster index `i*W + j`) of `canvas`.
+
+        Every colour of the pixel is drawn in R→G→B order by inverse CDF of
+        `noise` `(N, noise_dims)`; the backbone's caches make the work per
+        pixel independent of the image size. `position` may be a traced
+        scalar (graph loops, SavedModel, ONNX). `known`, for completion, is
+        `(values (N, C), keep (N,))`: where `keep` is 1 the pixel takes
+        `values` instead of a draw (and the caches see them).
+
+        Returns:
+            `(canvas, state)`, updated.
+        """
+        width = self.image_shape[1]
+        head = self.head
+        condition = None
+        if self.conditional_dims:
+            condition = self.encode_conditional(conditional_input)
+        position = ops.cast(position, "int32")
+        i, j = position // width, position % width
+        values = read_pixel(canvas, i, j)
+        pixel_noise = noise[:, None, None, :]
+        for c in range(self.passes_per_pixel):
+            pixel = self.preprocessor(values)
+            features, new_state = self.backbone.step(
+                state, pixel, i, j, condition
+            )
+            params = head(features[:, None, None, :])
+            drawn = head.sample(params, pixel_noise, temperature)[:, 0, 0, :]
+            drawn = ops.cast(drawn, values.dtype)
+            if known is not None:
+                drawn = keep_known(drawn, known)
+            if self.passes_per_pixel > 1:
+                # Only colour c is final in pass c.
+                onehot = ops.one_hot(c, values.shape[-1], dtype=values.dtype)
+                drawn = values * (1 - onehot) + drawn * onehot
+            values = drawn
+        state = self.backbone.commit(new_state, self.preprocessor(values), i, j)
+        canvas = update_pixel(canvas, i, j, values)
+        return canvas, state
+
+    @property
+    def noise_dims(self):
+        """Uniform noise values consumed per pixel when sampling."""
+        return self.head.noise_dims
+
+    # === Config ===
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            backbone=keras.layers.serialize(self.backbone),
+            head=keras.layers.serialize(self.head),
+            preprocessor=keras.layers.serialize(self.preprocessor),
+            num_classes=self.num_classes,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("backbone", "head", "preprocessor"):
+            config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)
