@@ -131,6 +131,11 @@ class ModelRepository:
         if not isinstance(request, dict):
             raise RequestError("JSON Value: request body is not an object")
         signature_name = request.get("signature_name", "serving_default")
+        if not isinstance(signature_name, str):
+            raise RequestError(
+                "'signature_name' must be a string; received "
+                f"{json.dumps(signature_name)[:100]}"
+            )
         if signature_name not in model.signatures:
             raise RequestError(
                 f'Serving signature name: "{signature_name}" not found in '
@@ -152,8 +157,7 @@ class ModelRepository:
             with self.lock:
                 outputs = fn(**tensors)
         except (tf.errors.InvalidArgumentError, ValueError) as error:
-            message = getattr(error, "message", str(error))
-            raise RequestError(message.split("\n")[0]) from None
+            raise RequestError(_tf_error_message(error)) from None
         outputs = {k: v.numpy().tolist() for k, v in outputs.items()}
         if row_format:
             names = sorted(outputs)
@@ -181,6 +185,35 @@ def _tensor_info(spec):
     }
 
 
+def _tf_error_message(error):
+    """The informative lines of a TensorFlow error (not the "Graph
+    execution error", traceback and node lines)."""
+    message = getattr(error, "message", str(error))
+    skip = ("Graph execution error", "Detected at node", "defined at")
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip()
+        and not line.startswith(("  ", "\t"))
+        and not line.strip().startswith(("File ", "[[", "Stack trace"))
+        and not any(s in line for s in skip)
+    ]
+    text = (" ".join(lines) or message.strip()).replace("\\'", "'")
+    # An input check (`tf_functions.check_range`): "[message] [v] [to] [v]".
+    check = re.search(r"\[(Input '.*)\]", text)
+    if check:
+        text = " ".join(check.group(1).split("] ["))
+    return text[:1000]
+
+
+def _check_names(given, names):
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise RequestError(
+            f"Unknown input(s) {unknown}; this signature takes {names}"
+        )
+
+
 def _columns_from_instances(instances, specs):
     if not isinstance(instances, list) or not instances:
         raise RequestError("'instances' must be a non-empty list")
@@ -194,6 +227,7 @@ def _columns_from_instances(instances, specs):
                 "Expected each instance to be an object with keys "
                 f"{names} for a signature with several inputs"
             )
+        _check_names(row, names)
         for k in names:
             if k not in row:
                 raise RequestError(f"Missing input '{k}' in an instance")
@@ -210,6 +244,7 @@ def _columns_from_inputs(inputs, specs):
             f"'inputs' must be an object with keys {names} for a signature "
             "with several inputs"
         )
+    _check_names(inputs, names)
     missing = [k for k in names if k not in inputs]
     if missing:
         raise RequestError(f"Missing input(s) {missing}; expected {names}")
@@ -217,18 +252,57 @@ def _columns_from_inputs(inputs, specs):
 
 
 def _to_tensor(name, value, spec):
+    """A tensor of `spec`'s dtype from a JSON value, by TF Serving's rules:
+    integer inputs take JSON integers within the dtype's range, float
+    inputs take any JSON number; booleans, strings, nested objects and
+    ragged lists are errors (never silently converted)."""
+    dtype = spec.dtype
     try:
-        array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
-    except (TypeError, ValueError) as error:
+        array = np.array(value)
+    except ValueError as error:  # ragged nesting
         raise RequestError(
-            f"Input '{name}': cannot convert to {spec.dtype.name} ({error})"
+            f"Input '{name}': cannot convert to {dtype.name}: not a "
+            f"rectangular array ({error})"
         ) from None
+    kind = array.dtype.kind
+    if dtype.is_integer:
+        if kind not in "iu":
+            raise RequestError(
+                f"Input '{name}': cannot convert to {dtype.name}: expected "
+                f"JSON integers; received {_first_offender(array, kind)}"
+            )
+        info = np.iinfo(dtype.as_numpy_dtype)
+        outside = array[(array < info.min) | (array > info.max)]
+        if outside.size:
+            raise RequestError(
+                f"Input '{name}': {outside.flat[0]} is outside the range of "
+                f"{dtype.name} [{info.min}, {info.max}]"
+            )
+    elif dtype.is_floating and kind not in "iuf":
+        raise RequestError(
+            f"Input '{name}': cannot convert to {dtype.name}: expected JSON "
+            f"numbers; received {_first_offender(array, kind)}"
+        )
     if not spec.shape.is_compatible_with(array.shape):
         raise RequestError(
             f"Input '{name}' has shape {list(array.shape)}; the signature "
             f"expects {spec.shape.as_list()} (None = any size)"
         )
-    return tf.constant(array)
+    return tf.constant(array.astype(dtype.as_numpy_dtype))
+
+
+def _first_offender(array, kind):
+    """A description of the first value that is not of the right kind."""
+    if kind == "f":
+        flat = array.ravel()
+        fractional = flat[flat != np.floor(flat)]
+        value = fractional[0] if fractional.size else flat[0]
+        return f"the number {value.item()!r} (a JSON float)"
+    if kind == "b":
+        return "a boolean"
+    if kind == "O":
+        return "non-numbers, or integers beyond 64 bits"
+    return f"{array.dtype.name} values such as {array.ravel()[:1].tolist()}"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -251,8 +325,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _post(self, match):
         if match["rest"] != ":predict":
             raise RequestError("Only :predict accepts POST", 405)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        header = self.headers.get("Content-Length") or "0"
+        if not header.isdigit():
+            self.close_connection = True  # the body cannot be skipped
+            raise RequestError(
+                f"Invalid Content-Length header {header[:50]!r}: expected "
+                "the body's size in bytes"
+            )
+        body = self.rfile.read(int(header))
         return self.repository.predict(match["name"], match["version"], body)
 
     def _answer(self, handle):
@@ -263,6 +343,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, payload = 200, handle(match)
         except RequestError as error:
             status, payload = error.status, {"error": str(error)}
+        except Exception as error:  # never a dropped connection
+            status = 500
+            payload = {
+                "error": f"Internal error: {type(error).__name__}: {error}"
+            }
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
