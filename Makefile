@@ -20,8 +20,13 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[tf-cpu,onnx]"
 	touch $@
 
+# tensorflow-serving-api (gRPC protos) pins `tensorflow`; --no-deps keeps
+# tensorflow-cpu (its own deps, grpcio and protobuf, come with `serving`).
+SERVING_API := tensorflow-serving-api==2.21.0
+
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev,images]"
+	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev,images,serving]"
+	$(BIN)/pip install -q --no-deps "$(SERVING_API)"
 	touch $@
 
 demo: $(VENV)/.demo-installed

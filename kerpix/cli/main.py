@@ -77,22 +77,35 @@ def build_parser():
 
     serve = commands.add_parser(
         "serve",
-        help="TF Serving's REST API over an exported SavedModel",
+        help="TF Serving's REST and gRPC APIs over exported SavedModels",
         description="Serve NAME/VERSION/saved_model.pb folders with TF "
-        "Serving's REST API (/v1/models/NAME, :predict), flags named as "
+        "Serving's REST API (/v1/models/NAME, :predict) and, with --port, "
+        "its gRPC API (PredictionService, ModelService); flags named as "
         "tensorflow_model_server's.",
     )
     serve.add_argument("--model_name", default="kerpix")
     serve.add_argument(
         "--model_base_path",
-        required=True,
         help="folder holding the numbered versions (the newest is served)",
+    )
+    serve.add_argument(
+        "--model_config_file",
+        help="TF Serving model config (text format): several models, "
+        "version policies and labels; replaces --model_name/_base_path",
     )
     serve.add_argument(
         "--rest_api_port",
         type=int,
         default=8501,
-        help="REST port (0: pick a free one and print it)",
+        help="REST port (0: pick a free one and print it; -1: no REST)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=-1,
+        help="gRPC port, e.g. 8500 as tensorflow_model_server's default "
+        "(0: pick a free one; -1, the default: no gRPC; needs the "
+        "'serving' extra)",
     )
     serve.add_argument(
         "--rest_api_host",
@@ -100,11 +113,15 @@ def build_parser():
         help="address to listen on (0.0.0.0: every interface)",
     )
     serve.add_argument(
-        "--port",
-        type=int,
-        default=0,
-        help="gRPC port in tensorflow_model_server; kerpix serves REST "
-        "only, so it must be 0",
+        "--file_system_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="seconds between looks for new versions on disk (<= 0: never)",
+    )
+    serve.add_argument(
+        "--log_requests",
+        action="store_true",
+        help="print one line per REST request (method, path, status, time)",
     )
     return parser
 
@@ -195,38 +212,71 @@ def run_export(args):
 
 
 def run_serve(args):
+    import signal
+    import threading
+
+    from kerpix.export.model_repository import ModelRepository
     from kerpix.export.rest_server import make_server
 
-    if args.port:
+    for flag in ("rest_api_port", "port"):
+        value = getattr(args, flag)
+        if not -1 <= value <= 65535:
+            raise ValueError(
+                f"Invalid value for argument `--{flag}`. Expected a port in "
+                f"[0, 65535] (or -1: off). Received: {value}"
+            )
+    if args.rest_api_port < 0 and args.port < 0:
         raise ValueError(
-            f"Invalid value for argument `--port`: {args.port}. In "
-            "tensorflow_model_server --port is the gRPC port; kerpix serve "
-            "speaks REST only: pass --rest_api_port (and --port=0, the "
-            "default), or run the real tensorflow_model_server for gRPC."
+            "Invalid value for arguments `--rest_api_port` and `--port`: "
+            "both are off (-1). Pass --rest_api_port=8501 and/or --port=8500."
         )
-    if not 0 <= args.rest_api_port <= 65535:
+    if (args.model_config_file is None) == (args.model_base_path is None):
         raise ValueError(
-            "Invalid value for argument `--rest_api_port`. Expected a port "
-            f"in [0, 65535]. Received: {args.rest_api_port}"
+            "Invalid value for arguments `--model_base_path` / "
+            "`--model_config_file`: pass exactly one of them."
         )
-    server = make_server(
-        args.model_name,
-        args.model_base_path,
-        args.rest_api_host,
-        args.rest_api_port,
-    )
-    host, port = server.server_address[:2]
-    print(
-        f"Serving {args.model_name} at http://{host}:{port}/v1/models/"
-        f"{args.model_name}",
-        flush=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    if args.model_config_file:
+        repository = ModelRepository.from_config_file(args.model_config_file)
+    else:
+        repository = ModelRepository.single(
+            args.model_name, args.model_base_path
+        )
+    stop = threading.Event()
+    closers = []
+    if args.rest_api_port >= 0:
+        server = make_server(
+            host=args.rest_api_host,
+            port=args.rest_api_port,
+            repository=repository,
+            log_requests=args.log_requests,
+        )
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        closers.append(lambda: (server.shutdown(), server.server_close()))
+        host, port = server.server_address[:2]
+        for name in repository.models:
+            print(f"Serving {name} at http://{host}:{port}/v1/models/{name}")
+    if args.port >= 0:
+        from kerpix.export.grpc_server import make_grpc_server
+
+        grpc_server, port = make_grpc_server(
+            repository, args.rest_api_host, args.port
+        )
+        grpc_server.start()
+        closers.append(lambda: grpc_server.stop(grace=5).wait())
+        print(f"Serving gRPC at {args.rest_api_host}:{port}")
+    sys.stdout.flush()
+    if args.file_system_poll_wait_seconds > 0:
+        closers.append(
+            repository.start_polling(args.file_system_poll_wait_seconds).set
+        )
+    # SIGTERM (docker stop, kill) and Ctrl-C: finish the requests in
+    # flight, close the ports, exit 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    for close in reversed(closers):
+        close()
+    print("kerpix serve: stopped.", flush=True)
     return 0
 
 

@@ -4,174 +4,129 @@ It serves the same model directory layout (`BASE/VERSION/saved_model.pb`)
 and the same requests and responses as `tensorflow_model_server
 --rest_api_port`, so a client written against one works with the other:
 
-- `GET  /v1/models/NAME[/versions/V]`: version status.
-- `GET  /v1/models/NAME[/versions/V]/metadata`: signature definitions.
-- `POST /v1/models/NAME[/versions/V]:predict` with `{"signature_name": ...,
-  "instances": [...]}` (row format) or `{"inputs": ...}` (columnar
-  format); answers `{"predictions": ...}` or `{"outputs": ...}`.
+- `GET  /v1/models/NAME[/versions/V | /labels/L]`: version status.
+- `GET  /v1/models/NAME[/versions/V | /labels/L]/metadata`: signatures.
+- `POST /v1/models/NAME[/versions/V | /labels/L]:predict` with
+  `{"signature_name": ..., "instances": [...]}` (row format) or
+  `{"inputs": ...}` (columnar format); answers `{"predictions": ...}` or
+  `{"outputs": ...}`.
 
-Errors are `{"error": "..."}` with a 4xx status, never a crash.
+Errors are `{"error": "..."}` with a 4xx status (5xx for a server fault),
+never a dropped connection. Which models and versions are served:
+`model_repository.py`.
 """
 
 import http.server
 import json
-import os
 import re
-import threading
+import sys
+import time
 
 import numpy as np
 import tensorflow as tf
 
+from kerpix.export.model_repository import ModelRepository
+from kerpix.export.model_repository import ServingError
+
 _PATH = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
+    r"^/v1/models/(?P<name>[^/:]+)"
+    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
     r"(?P<rest>/metadata|:predict)?$"
 )
 
 
-class RequestError(Exception):
-    """A bad request: answered with `{"error": message}` and `status`."""
+def signature_defs(model):
+    """`{signature name: (input specs, output specs)}` of a loaded
+    SavedModel (what metadata answers describe)."""
+    return {
+        key: (fn.structured_input_signature[1], fn.structured_outputs)
+        for key, fn in model.signatures.items()
+    }
 
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
 
-
-class ModelRepository:
-    """The versions of one model under `base_path`, loaded once.
-
-    Args:
-        name: str. The model name clients use in URLs.
-        base_path: str. Folder holding one numbered folder per version.
-    """
-
-    def __init__(self, name, base_path):
-        if not os.path.isdir(base_path):
-            raise ValueError(
-                "Invalid value for argument `base_path`: no such folder "
-                f"{base_path!r}. Pass the folder holding the numbered "
-                "version folders (e.g. saved_models/demo/saved_model/kerpix)."
-            )
-        versions = sorted(
-            int(v)
-            for v in os.listdir(base_path)
-            if v.isdigit()
-            and os.path.isfile(os.path.join(base_path, v, "saved_model.pb"))
-        )
-        if not versions:
-            raise ValueError(
-                f"Invalid value for argument `base_path`: {base_path!r} has "
-                "no VERSION/saved_model.pb. Export one with "
-                "kerpix.export.export_saved_model."
-            )
-        self.name = name
-        self.models = {
-            v: tf.saved_model.load(os.path.join(base_path, str(v)))
-            for v in versions
+def metadata(repository, name, version=None, label=None):
+    """TF Serving's `GetModelMetadata` answer (signature defs) as a dict."""
+    version, model = repository.get(name, version, label)
+    signature_def = {
+        key: {
+            "inputs": {k: _tensor_info(s) for k, s in inputs.items()},
+            "outputs": {k: _tensor_info(s) for k, s in outputs.items()},
+            "method_name": "tensorflow/serving/predict",
         }
-        self.lock = threading.Lock()
+        for key, (inputs, outputs) in signature_defs(model).items()
+    }
+    return {
+        "model_spec": {
+            "name": name,
+            "signature_name": "",
+            "version": str(version),
+        },
+        "metadata": {"signature_def": {"signature_def": signature_def}},
+    }
 
-    def get(self, name, version):
-        if name != self.name:
-            raise RequestError(
-                f"Servable not found for request: Latest({name})", 404
-            )
-        if version is None:
-            version = max(self.models)
-        version = int(version)
-        if version not in self.models:
-            raise RequestError(
-                f"Servable not found for request: Specific({name}, {version})",
-                404,
-            )
-        return version, self.models[version]
 
-    def status(self, name, version):
-        versions = (
-            [self.get(name, version)[0]] if version else list(self.models)
+def run_signature(model, signature_name, tensors):
+    """Run a signature of a loaded SavedModel on checked input tensors;
+    TensorFlow's errors become `ServingError`s with their message."""
+    if not isinstance(signature_name, str):
+        raise ServingError(
+            "'signature_name' must be a string; received "
+            f"{json.dumps(signature_name)[:100]}"
         )
-        self.get(name, None)
+    if signature_name not in model.signatures:
+        raise ServingError(
+            f'Serving signature name: "{signature_name}" not found in '
+            f"signature def. Known: {sorted(model.signatures)}"
+        )
+    try:
+        return model.signatures[signature_name](**tensors)
+    except (tf.errors.InvalidArgumentError, ValueError) as error:
+        raise ServingError(_tf_error_message(error)) from None
+
+
+def input_specs(model, signature_name):
+    if isinstance(signature_name, str) and signature_name in model.signatures:
+        return model.signatures[signature_name].structured_input_signature[1]
+    run_signature(model, signature_name, {})  # raises the right error
+    return {}
+
+
+def predict(repository, name, version, label, body):
+    """Answer a REST `:predict` body (bytes) as TF Serving does."""
+    _, model = repository.get(name, version, label)
+    try:
+        request = json.loads(body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ServingError(f"JSON Parse error: {error}") from None
+    if not isinstance(request, dict):
+        raise ServingError("JSON Value: request body is not an object")
+    signature_name = request.get("signature_name", "serving_default")
+    specs = input_specs(model, signature_name)
+    if ("instances" in request) == ("inputs" in request):
+        raise ServingError(
+            "Missing 'inputs' or 'instances' key (exactly one of them)"
+        )
+    row_format = "instances" in request
+    if row_format:
+        columns = _columns_from_instances(request["instances"], specs)
+    else:
+        columns = _columns_from_inputs(request["inputs"], specs)
+    tensors = {k: _to_tensor(k, columns[k], specs[k]) for k in specs}
+    outputs = run_signature(model, signature_name, tensors)
+    outputs = {k: v.numpy().tolist() for k, v in outputs.items()}
+    if row_format:
+        names = sorted(outputs)
+        rows = len(outputs[names[0]])
+        if len(names) == 1:
+            return {"predictions": outputs[names[0]]}
         return {
-            "model_version_status": [
-                {
-                    "version": str(v),
-                    "state": "AVAILABLE",
-                    "status": {"error_code": "OK", "error_message": ""},
-                }
-                for v in sorted(versions, reverse=True)
+            "predictions": [
+                {k: outputs[k][r] for k in names} for r in range(rows)
             ]
         }
-
-    def metadata(self, name, version):
-        version, model = self.get(name, version)
-        signature_def = {}
-        for key, fn in model.signatures.items():
-            inputs = fn.structured_input_signature[1]
-            signature_def[key] = {
-                "inputs": {k: _tensor_info(s) for k, s in inputs.items()},
-                "outputs": {
-                    k: _tensor_info(s) for k, s in fn.structured_outputs.items()
-                },
-                "method_name": "tensorflow/serving/predict",
-            }
-        return {
-            "model_spec": {
-                "name": name,
-                "signature_name": "",
-                "version": str(version),
-            },
-            "metadata": {"signature_def": {"signature_def": signature_def}},
-        }
-
-    def predict(self, name, version, body):
-        _, model = self.get(name, version)
-        try:
-            request = json.loads(body or b"")
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RequestError(f"JSON Parse error: {error}") from None
-        if not isinstance(request, dict):
-            raise RequestError("JSON Value: request body is not an object")
-        signature_name = request.get("signature_name", "serving_default")
-        if not isinstance(signature_name, str):
-            raise RequestError(
-                "'signature_name' must be a string; received "
-                f"{json.dumps(signature_name)[:100]}"
-            )
-        if signature_name not in model.signatures:
-            raise RequestError(
-                f'Serving signature name: "{signature_name}" not found in '
-                f"signature def. Known: {sorted(model.signatures)}"
-            )
-        fn = model.signatures[signature_name]
-        specs = fn.structured_input_signature[1]
-        if ("instances" in request) == ("inputs" in request):
-            raise RequestError(
-                "Missing 'inputs' or 'instances' key (exactly one of them)"
-            )
-        row_format = "instances" in request
-        if row_format:
-            columns = _columns_from_instances(request["instances"], specs)
-        else:
-            columns = _columns_from_inputs(request["inputs"], specs)
-        tensors = {k: _to_tensor(k, columns[k], specs[k]) for k in specs}
-        try:
-            with self.lock:
-                outputs = fn(**tensors)
-        except (tf.errors.InvalidArgumentError, ValueError) as error:
-            raise RequestError(_tf_error_message(error)) from None
-        outputs = {k: v.numpy().tolist() for k, v in outputs.items()}
-        if row_format:
-            names = sorted(outputs)
-            rows = len(outputs[names[0]])
-            if len(names) == 1:
-                return {"predictions": outputs[names[0]]}
-            return {
-                "predictions": [
-                    {k: outputs[k][r] for k in names} for r in range(rows)
-                ]
-            }
-        if len(outputs) == 1:
-            return {"outputs": next(iter(outputs.values()))}
-        return {"outputs": outputs}
+    if len(outputs) == 1:
+        return {"outputs": next(iter(outputs.values()))}
+    return {"outputs": outputs}
 
 
 def _tensor_info(spec):
@@ -209,28 +164,28 @@ def _tf_error_message(error):
 def _check_names(given, names):
     unknown = sorted(set(given) - set(names))
     if unknown:
-        raise RequestError(
+        raise ServingError(
             f"Unknown input(s) {unknown}; this signature takes {names}"
         )
 
 
 def _columns_from_instances(instances, specs):
     if not isinstance(instances, list) or not instances:
-        raise RequestError("'instances' must be a non-empty list")
+        raise ServingError("'instances' must be a non-empty list")
     names = list(specs)
     if len(names) == 1 and not isinstance(instances[0], dict):
         return {names[0]: instances}
     columns = {k: [] for k in names}
     for row in instances:
         if not isinstance(row, dict):
-            raise RequestError(
+            raise ServingError(
                 "Expected each instance to be an object with keys "
                 f"{names} for a signature with several inputs"
             )
         _check_names(row, names)
         for k in names:
             if k not in row:
-                raise RequestError(f"Missing input '{k}' in an instance")
+                raise ServingError(f"Missing input '{k}' in an instance")
             columns[k].append(row[k])
     return columns
 
@@ -240,14 +195,14 @@ def _columns_from_inputs(inputs, specs):
     if not isinstance(inputs, dict):
         if len(names) == 1:
             return {names[0]: inputs}
-        raise RequestError(
+        raise ServingError(
             f"'inputs' must be an object with keys {names} for a signature "
             "with several inputs"
         )
     _check_names(inputs, names)
     missing = [k for k in names if k not in inputs]
     if missing:
-        raise RequestError(f"Missing input(s) {missing}; expected {names}")
+        raise ServingError(f"Missing input(s) {missing}; expected {names}")
     return inputs
 
 
@@ -260,31 +215,31 @@ def _to_tensor(name, value, spec):
     try:
         array = np.array(value)
     except ValueError as error:  # ragged nesting
-        raise RequestError(
+        raise ServingError(
             f"Input '{name}': cannot convert to {dtype.name}: not a "
             f"rectangular array ({error})"
         ) from None
     kind = array.dtype.kind
     if dtype.is_integer:
         if kind not in "iu":
-            raise RequestError(
+            raise ServingError(
                 f"Input '{name}': cannot convert to {dtype.name}: expected "
                 f"JSON integers; received {_first_offender(array, kind)}"
             )
         info = np.iinfo(dtype.as_numpy_dtype)
         outside = array[(array < info.min) | (array > info.max)]
         if outside.size:
-            raise RequestError(
+            raise ServingError(
                 f"Input '{name}': {outside.flat[0]} is outside the range of "
                 f"{dtype.name} [{info.min}, {info.max}]"
             )
     elif dtype.is_floating and kind not in "iuf":
-        raise RequestError(
+        raise ServingError(
             f"Input '{name}': cannot convert to {dtype.name}: expected JSON "
             f"numbers; received {_first_offender(array, kind)}"
         )
     if not spec.shape.is_compatible_with(array.shape):
-        raise RequestError(
+        raise ServingError(
             f"Input '{name}' has shape {list(array.shape)}; the signature "
             f"expects {spec.shape.as_list()} (None = any size)"
         )
@@ -307,6 +262,7 @@ def _first_offender(array, kind):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     repository = None
+    log_requests = False
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
@@ -316,32 +272,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(lambda m: self._post(m))
 
     def _get(self, match):
+        key = match["name"], match["version"], match["label"]
         if match["rest"] == ":predict":
-            raise RequestError("Use POST for :predict", 405)
+            raise ServingError("Use POST for :predict", 405)
         if match["rest"] == "/metadata":
-            return self.repository.metadata(match["name"], match["version"])
-        return self.repository.status(match["name"], match["version"])
+            return metadata(self.repository, *key)
+        return self.repository.status(*key)
 
     def _post(self, match):
         if match["rest"] != ":predict":
-            raise RequestError("Only :predict accepts POST", 405)
+            raise ServingError("Only :predict accepts POST", 405)
         header = self.headers.get("Content-Length") or "0"
         if not header.isdigit():
             self.close_connection = True  # the body cannot be skipped
-            raise RequestError(
+            raise ServingError(
                 f"Invalid Content-Length header {header[:50]!r}: expected "
                 "the body's size in bytes"
             )
         body = self.rfile.read(int(header))
-        return self.repository.predict(match["name"], match["version"], body)
+        key = match["name"], match["version"], match["label"]
+        return predict(self.repository, *key, body)
 
     def _answer(self, handle):
+        start = time.perf_counter()
         match = _PATH.match(self.path)
         try:
             if match is None:
-                raise RequestError(f"Malformed request: {self.path}", 404)
+                raise ServingError(f"Malformed request: {self.path}", 404)
             status, payload = 200, handle(match)
-        except RequestError as error:
+        except ServingError as error:
             status, payload = error.status, {"error": str(error)}
         except Exception as error:  # never a dropped connection
             status = 500
@@ -354,17 +313,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        if self.log_requests:
+            milliseconds = 1000 * (time.perf_counter() - start)
+            print(
+                f"{self.command} {self.path} {status} {milliseconds:.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def log_message(self, format, *args):
-        pass  # Quiet by default, like the real server's REST port.
+        pass  # `log_requests` prints one line per answered request.
 
 
-def make_server(name, base_path, host="127.0.0.1", port=8501):
-    """A `ThreadingHTTPServer` serving model `name` from `base_path`.
+def make_server(
+    name=None,
+    base_path=None,
+    host="127.0.0.1",
+    port=8501,
+    repository=None,
+    log_requests=False,
+):
+    """A `ThreadingHTTPServer` speaking TF Serving's REST API.
 
-    Call `serve_forever()` on it (or run it in a thread); `port=0` picks a
-    free port, read back from `server.server_address`.
+    Serves model `name` from `base_path`, or every model of a
+    `ModelRepository` (`repository`, e.g. from a model config file). Call
+    `serve_forever()` on it (or run it in a thread); `port=0` picks a
+    free port, read back from `server.server_address`. `log_requests`
+    prints one line per request to stderr (method, path, status, time).
     """
-    repository = ModelRepository(name, base_path)
-    handler = type("Handler", (_Handler,), {"repository": repository})
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    if repository is None:
+        repository = ModelRepository.single(name, base_path)
+    handler = type(
+        "Handler",
+        (_Handler,),
+        {"repository": repository, "log_requests": log_requests},
+    )
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.repository = repository
+    return server

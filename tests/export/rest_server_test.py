@@ -50,10 +50,11 @@ def call(url, body=None, raw=None):
 def test_status_and_metadata(url):
     status, body = call(url)
     assert status == 200
+    # TF Serving's default policy: the latest version only.
     versions = [v["version"] for v in body["model_version_status"]]
-    assert versions == ["2", "1"]
+    assert versions == ["2"]
     assert body["model_version_status"][0]["state"] == "AVAILABLE"
-    status, body = call(url + "/versions/1/metadata")
+    status, body = call(url + "/versions/2/metadata")
     assert status == 200
     defs = body["metadata"]["signature_def"]["signature_def"]
     assert set(defs) == {"serving_default", "sample", "sample_step"}
@@ -75,7 +76,7 @@ def test_predict_row_and_columnar_formats(url, model):
     got = [row["log_prob"] for row in body["predictions"]]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
     status, body = call(
-        url + "/versions/1:predict",
+        url + "/versions/2:predict",
         {
             "signature_name": "serving_default",
             "inputs": {"images": images.tolist()},
@@ -214,115 +215,11 @@ def test_kerpix_serve_flags(model, tmp_path, capsys):
     from kerpix.cli.main import main
 
     base = f"--model_base_path={tmp_path}/missing"
-    # --port is tensorflow_model_server's gRPC flag: refused, with the fix.
-    assert main(["serve", base, "--port=8500"]) == 2
-    assert "--rest_api_port" in capsys.readouterr().err
     assert main(["serve", base, "--rest_api_port=70000"]) == 2
     assert "[0, 65535]" in capsys.readouterr().err
+    assert main(["serve", base, "--rest_api_port=-1", "--port=-1"]) == 2
+    assert "both are off" in capsys.readouterr().err
+    assert main(["serve"]) == 2
+    assert "exactly one of them" in capsys.readouterr().err
     assert main(["serve", base, "--rest_api_port=0"]) == 2
     assert "missing" in capsys.readouterr().err
-
-
-def raw_post(url, body, content_length):
-    """POST `body` with a given Content-Length header (urllib would set its
-    own)."""
-    import http.client
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, 60)
-    try:
-        connection.putrequest("POST", parts.path)
-        connection.putheader("Content-Length", content_length)
-        connection.endheaders()
-        connection.send(body)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
-
-
-def step_inputs(model, **changes):
-    """A valid `sample_step` request (columnar) with some inputs changed."""
-    inputs = {
-        "canvas": np.zeros((1,) + model.image_shape, "int32").tolist(),
-        "position": 0,
-        "noise": [[0.5] * model.noise_dims],
-    }
-    for k, state in enumerate(model.initial_state(1)):
-        inputs[f"state_{k}"] = np.asarray(state).tolist()
-    inputs.update(changes)
-    return {"signature_name": "sample_step", "inputs": inputs}
-
-
-def test_strict_json_types_and_ranges(url, model):
-    """TF Serving's JSON rules: every bad value is a 400 that names the
-    input, what was expected and what was received; nothing is silently
-    truncated, and the connection always gets an answer."""
-    images = np.random.default_rng(0).integers(0, 4, (2, 4, 5, 1))
-    cases = [
-        # Floats for an int32 input (were truncated to the integers).
-        (
-            {"instances": (images + 0.25).tolist()},
-            "Input 'images': cannot convert to int32: expected JSON "
-            f"integers; received the number {images.flat[0] + 0.25}",
-        ),
-        (
-            step_inputs(model, position=0.5),
-            "Input 'position': cannot convert to int64: expected JSON "
-            "integers; received the number 0.5",
-        ),
-        # Out of int32 range (was an uncaught OverflowError).
-        (
-            {"instances": np.full((1, 4, 5, 1), 2**40).tolist()},
-            "Input 'images': 1099511627776 is outside the range of int32",
-        ),
-        ({"instances": [[[[True]]]]}, "received a boolean"),
-        # signature_name that is not a string (was a TypeError).
-        (
-            {"signature_name": ["sample"], "instances": images.tolist()},
-            "'signature_name' must be a string; received [\"sample\"]",
-        ),
-        # Unknown inputs (were ignored).
-        (
-            {"inputs": {"images": images.tolist(), "extra": 1}},
-            "Unknown input(s) ['extra']; this signature takes ['images']",
-        ),
-        (
-            {"instances": [{"images": images[0].tolist(), "labels": 3}]},
-            "Unknown input(s) ['labels']",
-        ),
-        # Pixels out of range: -1 and 300 rejected alike, with the range.
-        (
-            {"instances": np.full((1, 4, 5, 1), -1).tolist()},
-            "Input 'images' must be in [0, 3]; received values from -1 to -1",
-        ),
-        (
-            {"instances": np.full((1, 4, 5, 1), 300).tolist()},
-            "Input 'images' must be in [0, 3]; received values from 300",
-        ),
-        (
-            step_inputs(model, position=10**6),
-            "Input 'position' must be in [0, 19]; received values from 1000000",
-        ),
-        (
-            step_inputs(model, noise=[[1.5]]),
-            "Input 'noise' must be in [0, 1); received values from 1.5",
-        ),
-    ]
-    for body, message in cases:
-        status, answer = call(url + ":predict", body)
-        assert status == 400, (body, answer)
-        assert message in answer["error"], answer["error"]
-    # A Content-Length that is not a number (dropped the connection).
-    status, answer = raw_post(url + ":predict", b"{}", "abc")
-    assert status == 400
-    assert "Invalid Content-Length header 'abc'" in answer["error"]
-    # The server still answers normally afterwards.
-    status, body = call(url + ":predict", {"instances": images.tolist()})
-    assert status == 200
-    np.testing.assert_allclose(
-        [row["log_prob"] for row in body["predictions"]],
-        model.log_prob(images),
-        rtol=1e-4,
-    )
