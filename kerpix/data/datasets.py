@@ -12,7 +12,15 @@ import numpy as np
 from kerpix.data.dead_leaves import dead_leaves
 from kerpix.data.natural_patches import natural_patches
 
-DATASETS = ("dead_leaves", "natural_patches", "mnist", "binarized_mnist")
+DATASETS = (
+    "dead_leaves",
+    "natural_patches",
+    "mnist",
+    "binarized_mnist",
+    "cifar10",
+)
+# Datasets with class labels (`with_labels=True`).
+LABELLED = ("mnist", "cifar10")
 # Generated (or cut) in memory: sized by `image_shape` / `num_images`.
 IN_MEMORY = ("dead_leaves", "natural_patches")
 SPLITS = {
@@ -20,6 +28,7 @@ SPLITS = {
     "natural_patches": ("train", "validation", "test"),
     "mnist": ("train", "test"),
     "binarized_mnist": ("train", "validation", "test"),
+    "cifar10": ("train", "test"),
 }
 # Dead leaves: a fixed seed and a default size per split.
 DEAD_LEAVES_SPLITS = {
@@ -34,7 +43,7 @@ def image_shape_of(name, image_shape=None):
     _check_name(name)
     if name in IN_MEMORY:
         return tuple(image_shape or (16, 16, 1))
-    return (28, 28, 1)
+    return (32, 32, 3) if name == "cifar10" else (28, 28, 1)
 
 
 def num_levels_of(name):
@@ -57,15 +66,18 @@ def load(
     Args:
         name: `"dead_leaves"`, `"natural_patches"` (grey patches of the
             photographs in scikit-image, split by source image; see
-            `kerpix.data.natural_patches`), `"mnist"` or
-            `"binarized_mnist"`.
+            `kerpix.data.natural_patches`), `"mnist"`,
+            `"binarized_mnist"` or `"cifar10"` (32×32×3, train 50k / test
+            10k, from the official `cifar-10-python.tar.gz` or its
+            extracted `cifar-10-batches-py/`).
         split: `"train"`, `"validation"` or `"test"` (MNIST has no
             validation split: slice it, e.g. `"train[:55000]"`). File-backed
             datasets take any tensorflow-datasets slice, e.g.
             `"train[:10%]"`.
-        data_dir: folder holding `mnist.npz` / `binarized_mnist.npz`.
+        data_dir: folder holding `mnist.npz` / `binarized_mnist.npz` /
+            the CIFAR-10 archive.
             Defaults to `$KERPIX_DATA_DIR`.
-        with_labels: bool. Yield `(image, label)` pairs (MNIST only).
+        with_labels: bool. Yield `(image, label)` pairs (MNIST, CIFAR-10).
         image_shape: dead leaves and natural patches only: `(H, W, C)`
             (natural patches: `(P, P, 1)`). Defaults to `(16, 16, 1)`.
         num_images: dead leaves and natural patches only: number of
@@ -93,10 +105,10 @@ def load(
             f"Invalid value for argument `split`. Dataset {name!r} has "
             f"splits {list(SPLITS[name])}. Received: split={split!r}"
         )
-    if with_labels and name != "mnist":
+    if with_labels and name not in LABELLED:
         raise ValueError(
-            "Invalid value for argument `with_labels`. Only 'mnist' has "
-            f"labels. Received: with_labels=True for name={name!r}"
+            f"Invalid value for argument `with_labels`. Only {list(LABELLED)} "
+            f"have labels. Received: with_labels=True for name={name!r}"
         )
     if name == "dead_leaves":
         if split != base_split:
@@ -158,21 +170,21 @@ def resolve_data_dir(name, data_dir=None):
     data_dir = data_dir or os.environ.get("KERPIX_DATA_DIR")
     # The builders own their file table (they import tensorflow-datasets,
     # an optional dependency: imported here, when a file is needed).
-    from kerpix.data.npz_builders import FILES
+    from kerpix.data.npz_builders import file_names
+    from kerpix.data.npz_builders import source_path
 
-    filename = FILES[name]
+    filename = " or ".join(repr(f) for f in file_names(name))
     if not data_dir:
         raise ValueError(
-            f"Dataset {name!r} is read from the local file {filename!r}; "
+            f"Dataset {name!r} is read from the local file {filename}; "
             "pass `data_dir=` (or set KERPIX_DATA_DIR) to the folder that "
             "holds it. kerpix never downloads it."
         )
-    path = os.path.join(data_dir, filename)
-    if not os.path.isfile(path):
+    if source_path(name, data_dir) is None:
         raise ValueError(
             f"Invalid value for argument `data_dir`. Dataset {name!r} needs "
-            f"the file {filename!r} there; not found at {path!r}. Received: "
-            f"data_dir={data_dir!r}"
+            f"the file {filename} there; not found in {data_dir!r}. "
+            f"Received: data_dir={data_dir!r}"
         )
     return data_dir
 

@@ -1,4 +1,5 @@
-"""tensorflow-datasets builders over the local MNIST `.npz` files.
+"""tensorflow-datasets builders over local dataset files: the MNIST
+`.npz` files and CIFAR-10's official python archive.
 
 They read the files named in `FILES` from a manual
 folder and never touch the network. Prepared records are cached under
@@ -8,12 +9,101 @@ file's path, size and modification time, so a changed file is re-read.
 
 import hashlib
 import os
+import pickle
+import tarfile
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-# Dataset name -> the local file its builder reads.
-FILES = {"mnist": "mnist.npz", "binarized_mnist": "binarized_mnist.npz"}
+# Dataset name -> the local file its builder reads (or, for CIFAR-10, the
+# official archive or the folder it extracts to, whichever is there).
+FILES = {
+    "mnist": "mnist.npz",
+    "binarized_mnist": "binarized_mnist.npz",
+    "cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
+}
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_BATCHES = {
+    "train": [f"data_batch_{k}" for k in range(1, 6)],
+    "test": ["test_batch"],
+}
+
+
+def file_names(name):
+    """The accepted file (or folder) names of dataset `name`."""
+    names = FILES[name]
+    return (names,) if isinstance(names, str) else names
+
+
+def source_path(name, data_dir):
+    """The first accepted file of `name` present in `data_dir`, or None."""
+    for filename in file_names(name):
+        path = os.path.join(data_dir, filename)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def read_cifar10(path, split):
+    """Images `(N, 32, 32, 3)` uint8 and labels `(N,)` of a CIFAR-10 split
+    from the official python archive or its extracted folder; a
+    `ValueError` naming the file for anything else."""
+
+    def load(batch, read):
+        try:
+            entry = pickle.loads(read(batch), encoding="bytes")
+            data = np.asarray(entry[b"data"], np.uint8)
+            labels = np.asarray(entry[b"labels"], np.int64)
+        except Exception as error:
+            raise ValueError(
+                f"Malformed CIFAR-10 file {path!r}: batch {batch!r} is not "
+                "the official python format (a pickled dict with b'data' "
+                f"(N, 3072) uint8 and b'labels'): {error}. Get "
+                f"{CIFAR10_URL}."
+            ) from None
+        if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+            raise ValueError(
+                f"Malformed CIFAR-10 file {path!r}: batch {batch!r} has "
+                f"data of shape {data.shape} and {len(labels)} labels; "
+                "expected (N, 3072) and N."
+            )
+        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+    parts = []
+    if os.path.isdir(path):
+        for batch in CIFAR10_BATCHES[split]:
+            member = os.path.join(path, batch)
+            if not os.path.isfile(member):
+                raise ValueError(
+                    f"Malformed CIFAR-10 folder {path!r}: no {batch!r}. "
+                    f"Extract {CIFAR10_URL} there."
+                )
+            with open(member, "rb") as f:
+                parts.append(load(batch, lambda _, f=f: f.read()))
+    else:
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                names = {os.path.basename(m.name): m for m in archive}
+                for batch in CIFAR10_BATCHES[split]:
+                    if batch not in names:
+                        raise ValueError(
+                            f"Malformed CIFAR-10 file {path!r}: no "
+                            f"{batch!r} in the archive. Get {CIFAR10_URL}."
+                        )
+                    parts.append(
+                        load(
+                            batch,
+                            lambda b: archive.extractfile(names[b]).read(),
+                        )
+                    )
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise ValueError(
+                f"Malformed CIFAR-10 file {path!r}: not a readable "
+                f".tar.gz ({error}). Get {CIFAR10_URL}."
+            ) from None
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    return images, labels
 
 
 class KerpixMnist(tfds.core.GeneratorBasedBuilder):
@@ -87,7 +177,45 @@ class KerpixBinarizedMnist(tfds.core.GeneratorBasedBuilder):
             yield i, {"image": bits[i]}
 
 
-BUILDERS = {"mnist": KerpixMnist, "binarized_mnist": KerpixBinarizedMnist}
+class KerpixCifar10(tfds.core.GeneratorBasedBuilder):
+    """CIFAR-10 (Krizhevsky 2009) from the official python archive
+    `cifar-10-python.tar.gz` (or its extracted `cifar-10-batches-py/`):
+    train 50k, test 10k, 32×32×3, 10 classes."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    MANUAL_DOWNLOAD_INSTRUCTIONS = f"Put {CIFAR10_URL} in the folder."
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Tensor(
+                        shape=(32, 32, 3), dtype=np.uint8
+                    ),
+                    "label": tfds.features.ClassLabel(num_classes=10),
+                }
+            ),
+            disable_shuffling=True,
+        )
+
+    def _split_generators(self, dl_manager):
+        path = source_path("cifar10", dl_manager.manual_dir)
+        return {
+            split: self._generate_examples(path, split)
+            for split in CIFAR10_BATCHES
+        }
+
+    def _generate_examples(self, path, split):
+        images, labels = read_cifar10(path, split)
+        for i in range(len(images)):
+            yield i, {"image": images[i], "label": int(labels[i])}
+
+
+BUILDERS = {
+    "mnist": KerpixMnist,
+    "binarized_mnist": KerpixBinarizedMnist,
+    "cifar10": KerpixCifar10,
+}
 
 
 def cache_dir():
@@ -100,7 +228,10 @@ def cache_dir():
 
 def make_builder(name, data_dir):
     """A prepared builder for dataset `name` reading from `data_dir`."""
-    source = os.path.abspath(os.path.join(data_dir, FILES[name]))
+    source = os.path.abspath(source_path(name, data_dir))
+    if name == "cifar10":  # fail before tfds wraps the error
+        for split in CIFAR10_BATCHES:
+            read_cifar10(source, split)
     stat = os.stat(source)
     key = hashlib.md5(
         f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()

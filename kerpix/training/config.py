@@ -23,9 +23,10 @@ class ModelConfig:
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     # Dataset name for kerpix.data.load: dead_leaves, natural_patches,
-    # mnist, binarized_mnist.
+    # mnist, binarized_mnist, cifar10.
     name: str = "dead_leaves"
-    # Folder holding mnist.npz / binarized_mnist.npz (or $KERPIX_DATA_DIR).
+    # Folder holding mnist.npz / binarized_mnist.npz / the CIFAR-10 archive
+    # (or $KERPIX_DATA_DIR).
     data_dir: str = None
     # Dead leaves / natural patches only: (H, W, C) of the images.
     image_shape: tuple = None

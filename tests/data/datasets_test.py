@@ -1,5 +1,6 @@
 import hashlib
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_missing_file_fails_at_once(tmp_path):
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `data_dir`\. Dataset 'mnist' "
-        r"needs the file 'mnist\.npz' there; not found at .*mnist\.npz'\. "
+        r"needs the file 'mnist\.npz' there; not found in .*\. "
         r"Received: data_dir=",
     ):
         data.load("mnist", "train", data_dir=str(tmp_path))
@@ -80,12 +81,12 @@ def test_no_data_dir(monkeypatch):
     "args, kwargs, message",
     [
         (
-            ("cifar10",),
+            ("cifar100",),
             {},
             r"Invalid value for argument `name`\. Expected one of "
             r"\['dead_leaves', 'natural_patches', 'mnist', "
-            r"'binarized_mnist'\]\. Received: "
-            r"name='cifar10'",
+            r"'binarized_mnist', 'cifar10'\]\. Received: "
+            r"name='cifar100'",
         ),
         (
             ("mnist", "validation"),
@@ -96,7 +97,8 @@ def test_no_data_dir(monkeypatch):
         (
             ("binarized_mnist",),
             {"with_labels": True},
-            r"Invalid value for argument `with_labels`\. Only 'mnist' has "
+            r"Invalid value for argument `with_labels`\. Only \['mnist', "
+            r"'cifar10'\] have "
             r"labels\. Received: with_labels=True for name='binarized_mnist'",
         ),
         (
@@ -166,3 +168,86 @@ def test_natural_patches_bad_input(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_skimage)
     with pytest.raises(ImportError, match=r"kerpix\[images\]"):
         data.natural_patches("test")
+
+
+def write_cifar10(folder, archive=True, broken=None):
+    """Tiny CIFAR-10 files in the official python format: 2 images per
+    training batch, 3 in the test batch; pixel values encode (image,
+    channel) so the layout can be checked. `broken`: a batch to corrupt."""
+    import io
+    import pickle
+    import tarfile
+
+    batches = {f"data_batch_{k}": 2 for k in range(1, 6)}
+    batches["test_batch"] = 3
+    contents, start = {}, 0
+    for batch, count in batches.items():
+        data = np.zeros((count, 3, 32, 32), np.uint8)
+        for n in range(count):
+            for channel in range(3):
+                data[n, channel] = 10 * (start + n) + channel
+        entry = {
+            b"data": data.reshape(count, 3072),
+            b"labels": [(start + n) % 10 for n in range(count)],
+        }
+        if batch == broken:
+            entry = {b"data": np.zeros((count, 100), np.uint8)}
+        contents[batch] = pickle.dumps(entry)
+        start += count
+    if not archive:
+        os.makedirs(os.path.join(folder, "cifar-10-batches-py"))
+        for batch, payload in contents.items():
+            with open(
+                os.path.join(folder, "cifar-10-batches-py", batch), "wb"
+            ) as f:
+                f.write(payload)
+        return
+    path = os.path.join(folder, "cifar-10-python.tar.gz")
+    with tarfile.open(path, "w:gz") as tar:
+        for batch, payload in contents.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{batch}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+@pytest.mark.parametrize("archive", [True, False])
+def test_cifar10_from_the_official_python_files(tmp_path, monkeypatch, archive):
+    monkeypatch.setenv("KERPIX_CACHE_DIR", str(tmp_path / "cache"))
+    write_cifar10(str(tmp_path), archive)
+    assert data.image_shape_of("cifar10") == (32, 32, 3)
+    train = data.load(
+        "cifar10", "train", data_dir=str(tmp_path), with_labels=True
+    )
+    pairs = list(train.as_numpy_iterator())
+    assert len(pairs) == 10
+    images = np.stack([p[0] for p in pairs])
+    labels = np.array([p[1] for p in pairs])
+    assert images.shape == (10, 32, 32, 3) and images.dtype == np.uint8
+    # Channels last, in file order: image n, channel c holds 10 n + c.
+    np.testing.assert_array_equal(
+        images[:, 5, 7], [[10 * n, 10 * n + 1, 10 * n + 2] for n in range(10)]
+    )
+    np.testing.assert_array_equal(labels, np.arange(10) % 10)
+    test = data.to_numpy(data.load("cifar10", "test", data_dir=str(tmp_path)))
+    assert test.shape == (3, 32, 32, 3)
+    assert test[0, 0, 0, 0] == 100
+
+
+def test_cifar10_errors_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERPIX_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(
+        ValueError,
+        match=r"Dataset 'cifar10' needs the file 'cifar-10-python\.tar\.gz' "
+        r"or 'cifar-10-batches-py' there",
+    ):
+        data.load("cifar10", "train", data_dir=str(tmp_path))
+    write_cifar10(str(tmp_path), broken="data_batch_3")
+    with pytest.raises(
+        ValueError,
+        match=r"Malformed CIFAR-10 file .*cifar-10-python\.tar\.gz'.*"
+        r"'data_batch_3'",
+    ):
+        data.load("cifar10", "train", data_dir=str(tmp_path))
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"not a tar file")
+    with pytest.raises(ValueError, match=r"not a readable \.tar\.gz"):
+        data.load("cifar10", "test", data_dir=str(tmp_path))
