@@ -12,6 +12,7 @@ from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
+from kerpix.ops.loops import rolled_loops
 
 
 def export_saved_model(model, base_path, name="kerpix", version=1):
@@ -47,6 +48,12 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
             f"without '{os.sep}'. Received: name={name!r}"
         )
     path = os.path.join(base_path, name, str(version))
+    with rolled_loops():  # graphs whose size does not grow with the image
+        _write_archive(model, path)
+    return path
+
+
+def _write_archive(model, path):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
@@ -59,7 +66,6 @@ def export_saved_model(model, base_path, name="kerpix", version=1):
     if sig.has_encoder(model):
         archive.add_endpoint("encode", tf_functions.encode_function(model))
     archive.write_out(path, verbose=False)
-    return path
 
 
 def load_saved_model(path):

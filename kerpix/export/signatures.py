@@ -192,6 +192,25 @@ def signature(model):
                     *state_outputs,
                 ],
             },
+            "sample_from_noise": {
+                "file": "sample.onnx",
+                "doc": (
+                    "ONNX only: the whole sampling loop in one call, equal "
+                    "to running sample_step over every position with this "
+                    "noise (the SavedModel's `sample` draws its noise from "
+                    "a seed instead)."
+                ),
+                "inputs": [
+                    tensor(
+                        NOISE,
+                        "float32",
+                        ["batch", model.num_positions, model.noise_dims],
+                        range=[0, 1],
+                    ),
+                    *conditional,
+                ],
+                "outputs": [tensor(IMAGES, IMAGE_DTYPE, image, range=levels)],
+            },
             "sample": {
                 "saved_model_signature": "sample",
                 "doc": (

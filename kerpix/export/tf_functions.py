@@ -34,14 +34,17 @@ def log_prob_specs(model):
 
 
 def check_range(tensor, name, low, high, high_inclusive=True):
-    """Fail the call with an InvalidArgumentError naming the input and the
-    range unless every value of `tensor` lies in `[low, high]` (or
-    `[low, high)`). The SavedModel keeps the check (TF Serving answers
-    400 with its message); ONNX has no assertions, so `signature.json`
-    states the ranges and out-of-range images score NaN there."""
+    """`tensor`, once checked: the call fails with an InvalidArgumentError
+    naming the input and the range unless every value lies in `[low,
+    high]` (or `[low, high)`). Use the returned tensor, so that nothing
+    reads the input before the check (a slice at position 10**6 would
+    fail first with a message about slices). The SavedModel keeps the
+    check (TF Serving answers 400 with its message); ONNX has no
+    assertions, so `signature.json` states the ranges and out-of-range
+    images score NaN there."""
     above = tensor <= high if high_inclusive else tensor < high
     bracket = "]" if high_inclusive else ")"
-    tf.debugging.Assert(
+    assertion = tf.debugging.Assert(
         tf.reduce_all((tensor >= low) & above),
         [
             f"Input '{name}' must be in [{low}, {high}{bracket}; received "
@@ -52,34 +55,41 @@ def check_range(tensor, name, low, high, high_inclusive=True):
         ],
         name=f"check_{name}",
     )
+    with tf.control_dependencies([assertion]):
+        return tf.identity(tensor)
 
 
 def check_images(model, images, name=sig.IMAGES):
-    check_range(images, name, 0, model.num_levels - 1)
+    return check_range(images, name, 0, model.num_levels - 1)
 
 
 def check_labels(model, condition):
     """Class labels of class-conditional models in `[0, num_classes)`."""
-    if model.num_classes:
-        check_range(condition, sig.CONDITIONAL_INPUT, 0, model.num_classes - 1)
+    if not model.num_classes:
+        return condition
+    return check_range(
+        condition, sig.CONDITIONAL_INPUT, 0, model.num_classes - 1
+    )
 
 
 def log_prob_function(model):
     if sig.dequantizes(model):
 
         def dequantized(images, noise):
-            check_images(model, images)
-            check_range(noise, sig.DEQUANTIZATION, 0, 1, high_inclusive=False)
+            images = check_images(model, images)
+            noise = check_range(
+                noise, sig.DEQUANTIZATION, 0, 1, high_inclusive=False
+            )
             return sig.log_prob_outputs(model, images, noise)
 
         return tf.function(dequantized, input_signature=log_prob_specs(model))
 
     def log_prob(images, *conditional):
-        check_images(model, images)
+        images = check_images(model, images)
         inputs = images
         if conditional:
-            check_labels(model, conditional[0])
-            inputs = {sig.IMAGES: images, sig.CONDITIONAL_INPUT: conditional[0]}
+            labels = check_labels(model, conditional[0])
+            inputs = {sig.IMAGES: images, sig.CONDITIONAL_INPUT: labels}
         return sig.log_prob_outputs(model, inputs)
 
     return tf.function(log_prob, input_signature=log_prob_specs(model))
@@ -108,12 +118,14 @@ def sample_step_function(model):
     conditional = bool(model.step_conditional_dims)
 
     def step(canvas, position, noise, *rest):
-        check_images(model, canvas, sig.CANVAS)
-        check_range(position, sig.POSITION, 0, model.num_positions - 1)
-        check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
+        canvas = check_images(model, canvas, sig.CANVAS)
+        position = check_range(
+            position, sig.POSITION, 0, model.num_positions - 1
+        )
+        noise = check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
         condition, states = (rest[0], rest[1:]) if conditional else (None, rest)
         if conditional:
-            check_labels(model, condition)
+            condition = check_labels(model, condition)
         return sig.sample_step_outputs(
             model, canvas, position, noise, states, condition
         )
@@ -127,7 +139,7 @@ def sample_function(model):
 
     def draw(num_samples, seed, condition=None):
         if condition is not None:
-            check_labels(model, condition)
+            condition = check_labels(model, condition)
         noise = seeded_noise(model, num_samples, seed)
         return {sig.IMAGES: sample_from_noise(model, noise, condition)}
 
@@ -143,6 +155,26 @@ def sample_function(model):
         draw,
         input_signature=[tf.TensorSpec((), tf.int32, sig.NUM_SAMPLES), seed],
     )
+
+
+def sample_from_noise_specs(model):
+    noise = tf.TensorSpec(
+        (None, model.num_positions, model.noise_dims), tf.float32, sig.NOISE
+    )
+    return [noise] + conditional_specs(model)
+
+
+def sample_from_noise_function(model):
+    """`sample.onnx`'s graph: the whole sampling loop from given noise
+    (`model.sample(noise=...)`), one call per batch of images."""
+
+    def draw(noise, condition=None):
+        noise = check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
+        if condition is not None:
+            condition = check_labels(model, condition)
+        return {sig.IMAGES: sample_from_noise(model, noise, condition)}
+
+    return tf.function(draw, input_signature=sample_from_noise_specs(model))
 
 
 def seeded_noise(model, num_samples, seed):

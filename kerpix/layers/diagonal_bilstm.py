@@ -4,6 +4,7 @@ from keras import ops
 
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.ops import loops
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.pixels import update_row
@@ -125,30 +126,35 @@ class DiagonalBiLSTM(keras.layers.Layer):
             self.compute_dtype,
         )
         rows = np.arange(height)
-        # ops.unstack / ops.slice, not strided slicing: its gradient trained
-        # several times slower on CPU.
-        skewed = ops.unstack(skewed, axis=3)
+        # Row i of column k is pixel (i, k - i); padding stays zero.
+        k = np.arange(height + width - 1)[:, None]
+        valid = ((k - rows >= 0) & (k - rows < width)).astype("float32")
+        valid = ops.cast(valid[:, :, None], self.compute_dtype)
         directions, batch = z.shape[0], ops.shape(z)[1]
         h = ops.zeros((directions, batch, height, self.units), z.dtype)
-        c = h
-        columns = []
-        for k in range(height + width - 1):
-            # Row i of column k is pixel (i, k - i); padding stays zero.
-            valid = ((k - rows >= 0) & (k - rows < width)).astype("float32")
-            valid = ops.cast(valid[:, None], self.compute_dtype)
+
+        def column(carry, inputs):
+            h, c = carry
+            z_k, valid_k = inputs
             h_above = ops.pad(
                 ops.slice(
                     h, (0, 0, 0, 0), (directions, batch, height - 1, self.units)
                 ),
                 ((0, 0), (0, 0), (1, 0), (0, 0)),
             )
-            z_k = skewed[k] + ops.einsum(
+            z_k = z_k + ops.einsum(
                 "dnhu,dux->dnhx", ops.concatenate([h_above, h], -1), kernel
             )
             h, c = self._cell(z_k, c)
-            h, c = h * valid, c * valid
-            columns.append(h)
-        hidden = ops.unstack(ops.stack(columns, axis=3), axis=2)
+            h, c = h * valid_k, c * valid_k
+            return (h, c), (h, c)
+
+        # ops.unstack / ops.slice inside (via `loops.scan`), not strided
+        # slicing: its gradient trained several times slower on CPU.
+        _, (columns, _) = loops.scan(
+            column, (h, h), (ops.moveaxis(skewed, 3, 0), valid)
+        )
+        hidden = ops.unstack(ops.moveaxis(columns, 0, 3), axis=2)
         return ops.stack(  # unskew: row i starts at column i
             [
                 ops.slice(
@@ -207,25 +213,28 @@ class DiagonalBiLSTM(keras.layers.Layer):
         cache), right to left; to be called before row `r + 1`.
         `bias_row`: that row of the `bias` map `(N, W, 8h)`, if any."""
         inputs, h_left, c_left, h_right, c_right = cache
-        width = inputs.shape[2]
         above, beside = self._kernels(True)
         z_row = self.reverse_input_to_state(ops.take(inputs, r, axis=1))
         if bias_row is not None:
             z_row = z_row + ops.split(ops.cast(bias_row, z_row.dtype), 2, -1)[1]
         h_above = ops.take(h_right, r, axis=1)  # row r - 1
         h = ops.zeros_like(h_above[:, 0])
-        c = h
-        hs, cs = [None] * width, [None] * width
-        for j in reversed(range(width)):
-            z = (
-                z_row[:, j]
-                + ops.matmul(h_above[:, j], above)
-                + ops.matmul(h, beside)
-            )
+
+        def cell(carry, inputs):  # right to left along the row
+            h, c = carry
+            z_j, h_above_j = inputs
+            z = z_j + ops.matmul(h_above_j, above) + ops.matmul(h, beside)
             h, c = self._cell(z, c)
-            hs[j], cs[j] = h, c
-        h_right = update_row(h_right, r + 1, 0, ops.stack(hs, axis=1))
-        c_right = update_row(c_right, r + 1, 0, ops.stack(cs, axis=1))
+            return (h, c), (h, c)
+
+        _, (hs, cs) = loops.scan(
+            cell,
+            (h, h),
+            (ops.moveaxis(z_row, 1, 0), ops.moveaxis(h_above, 1, 0)),
+            reverse=True,
+        )
+        h_right = update_row(h_right, r + 1, 0, ops.moveaxis(hs, 0, 1))
+        c_right = update_row(c_right, r + 1, 0, ops.moveaxis(cs, 0, 1))
         return inputs, h_left, c_left, h_right, c_right
 
     def step(self, cache, x, i, j, bias=None):

@@ -3,6 +3,7 @@ from keras import ops
 
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.ops import loops
 from kerpix.ops.pixels import read_pixel
 from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_color_multiple
@@ -121,16 +122,17 @@ class RowLSTM(keras.layers.Layer):
         z = self.input_to_state(inputs)  # (N, H, W, 4h), all rows at once
         if bias is not None:
             z = z + ops.cast(bias, z.dtype)
-        rows = ops.unstack(z, axis=1)
         h = ops.zeros(
             (ops.shape(z)[0], z.shape[2], self.units), self.compute_dtype
         )
-        c = h
-        hidden = []
-        for z_row in rows:  # one cell per row, every column at once
-            h, c = self._cell(z_row + self._state_to_state(h), c)
-            hidden.append(h)
-        return ops.stack(hidden, axis=1)
+
+        def row(carry, inputs):  # one cell per row, every column at once
+            h, c = carry
+            h, c = self._cell(inputs[0] + self._state_to_state(h), c)
+            return (h, c), (h, c)
+
+        _, (hidden, _) = loops.scan(row, (h, h), (ops.moveaxis(z, 1, 0),))
+        return ops.moveaxis(hidden, 0, 1)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -1,0 +1,72 @@
+"""Loops over rows or diagonals: unrolled when training, one loop op when
+exporting.
+
+Unrolled, a layer's loop over the `H` rows of an image becomes `H` copies
+of its body in the graph: fastest to train on CPU (measured: 2.5 s vs
+3.2 s for 16 steps of a 7-layer Row LSTM PixelRNN at 28×28), but the graph
+grows with the image, and converting it to ONNX took minutes (a default
+Diagonal BiLSTM PixelRNN at 28×28: 214 s). Exporters trace inside
+`rolled_loops()`, where the same layers build one `scan` (a `while` loop,
+an ONNX `Loop`): a graph whose size does not depend on the image, with
+the same arithmetic.
+"""
+
+import contextlib
+
+from keras import ops
+
+_rolled = [False]
+
+
+@contextlib.contextmanager
+def rolled_loops():
+    """Trace `scan`s inside the block as single loop ops."""
+    previous = _rolled[0]
+    _rolled[0] = True
+    try:
+        yield
+    finally:
+        _rolled[0] = previous
+
+
+def scan(f, init, xs, reverse=False):
+    """A scan: `f(carry, x) -> (carry, y)` over `xs`, a tuple of tensors
+    scanned along axis 0; `y` a tuple of tensors shaped like the carry's.
+    Unrolled into the graph, or, inside `rolled_loops()`, one `while_loop`
+    that reads `xs` by index and writes the outputs by scatter (no tensor
+    lists: tf2onnx writes those with an invalid dtype).
+
+    Returns:
+        `(final carry, ys)`, `ys` a tuple stacked along axis 0.
+    """
+    if _rolled[0]:
+        return _rolled_scan(f, init, xs, reverse)
+    steps = list(zip(*[ops.unstack(x, axis=0) for x in xs]))
+    order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+    carry, ys = init, [None] * len(steps)
+    for t in order:
+        carry, ys[t] = f(carry, steps[t])
+    return carry, tuple(ops.stack(y, axis=0) for y in zip(*ys))
+
+
+def _rolled_scan(f, init, xs, reverse):
+    length = xs[0].shape[0]
+    buffers = tuple(
+        ops.tile(ops.zeros_like(c)[None], (length,) + (1,) * len(c.shape))
+        for c in init
+    )
+
+    def body(t, carry, ys):
+        index = length - 1 - t if reverse else t
+        carry, y = f(carry, tuple(ops.take(x, index, axis=0) for x in xs))
+        at = ops.reshape(ops.cast(index, "int32"), (1, 1))
+        ys = tuple(
+            ops.scatter_update(buffer, at, value[None])
+            for buffer, value in zip(ys, y)
+        )
+        return t + 1, tuple(carry), ys
+
+    _, carry, ys = ops.while_loop(
+        lambda t, *_: t < length, body, (0, tuple(init), buffers)
+    )
+    return carry, ys
