@@ -153,10 +153,10 @@ class DiscretizedLogisticMixtureHead(PixelHead):
         group = features // self.num_channels
         self.projection.build(tuple(input_shape[:-1]) + (group,))
 
-    def call(self, features):
+    def projection_input(self, features):
         if self.num_channels > 1:
             features = ops.split(features, self.num_channels, axis=-1)[0]
-        return self.projection(features)
+        return features
 
     # === Distribution ===
 
@@ -168,7 +168,11 @@ class DiscretizedLogisticMixtureHead(PixelHead):
         sizes = [k, k + c * k, k + 2 * c * k]
         parts = ops.split(params, sizes, axis=-1)
         logits, means, log_scales, coefficients = parts
-        shape = tuple(ops.shape(params)[:-1])
+        # Static sizes where known, -1 for the batch: a reshape to a
+        # computed shape hides the rank from tf2onnx inside ONNX loops.
+        shape = tuple(-1 if d is None else d for d in params.shape[:-1])
+        if shape.count(-1) > 1:
+            shape = tuple(ops.shape(params)[:-1])
         means = ops.reshape(means, shape + (c, k))
         log_scales = ops.maximum(
             ops.reshape(log_scales, shape + (c, k)), self.min_log_scale
@@ -180,12 +184,15 @@ class DiscretizedLogisticMixtureHead(PixelHead):
 
     def _mean(self, means, coefficients, scaled, c):
         """`μ_{·,c}` `(…, K)` given the rescaled colours `scaled[c'] (…)`
-        of the colours `c' < c`."""
-        mean = means[..., c, :]
+        of the colours `c' < c`. (Axes are counted from the front: inside
+        an ONNX loop tf2onnx may not know the rank that negative axes
+        need.)"""
+        axis = len(means.shape) - 2
+        mean = ops.take(means, c, axis=axis)
         first = c * (c - 1) // 2
         for prev in range(c):
-            coefficient = coefficients[..., first + prev, :]
-            mean = mean + coefficient * scaled[prev][..., None]
+            coefficient = ops.take(coefficients, first + prev, axis=axis)
+            mean = mean + coefficient * ops.expand_dims(scaled[prev], axis)
         return mean
 
     def _rescale(self, values):
@@ -229,35 +236,39 @@ class DiscretizedLogisticMixtureHead(PixelHead):
     def _draw(self, params, noise, temperature):
         log_weights, means, log_scales, coefficients = self._unpack(params)
         levels = ops.arange(self.num_levels, dtype="int32")[:, None]
+        axis = len(params.shape) - 1  # the colour / level axis
         posterior = log_weights
         scaled, drawn = [], []
         for c in range(self.num_channels):
             mean = self._mean(means, coefficients, scaled, c)
-            log_scale = log_scales[..., c, :]
+            log_scale = ops.take(log_scales, c, axis=axis)
             table = discretized_logistic_log_prob(
                 levels,
-                mean[..., None, :],
-                log_scale[..., None, :],
+                ops.expand_dims(mean, axis),
+                ops.expand_dims(log_scale, axis),
                 self.num_levels,
             )
             weights = posterior - ops.logsumexp(posterior, -1, keepdims=True)
-            conditional = ops.logsumexp(weights[..., None, :] + table, axis=-1)
+            conditional = ops.logsumexp(
+                ops.expand_dims(weights, axis) + table, axis=-1
+            )
             if temperature == 0:
                 value = ops.cast(ops.argmax(conditional, axis=-1), "int32")
             else:
                 cdf = ops.cumsum(
                     ops.softmax(conditional / temperature, axis=-1), axis=-1
                 )
-                below = ops.cast(cdf < noise[..., c, None], "int32")
+                threshold = ops.expand_dims(ops.take(noise, c, axis=axis), axis)
+                below = ops.cast(cdf < threshold, "int32")
                 value = ops.minimum(
                     ops.sum(below, axis=-1), self.num_levels - 1
                 )
             drawn.append(value)
             scaled.append(self._rescale(value))
             posterior = posterior + discretized_logistic_log_prob(
-                value[..., None], mean, log_scale, self.num_levels
+                ops.expand_dims(value, axis), mean, log_scale, self.num_levels
             )
-        return ops.stack(drawn, axis=-1)
+        return ops.stack(drawn, axis=axis)
 
     def get_config(self):
         config = super().get_config()

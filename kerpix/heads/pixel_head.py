@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.layers.masked_conv2d import pointwise
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -76,7 +77,17 @@ class PixelHead(keras.layers.Layer):
         self.projection.build(input_shape)
 
     def call(self, features):
-        return self.projection(features)
+        return self.projection(self.projection_input(features))
+
+    def call_pointwise(self, features):
+        """`call` at one pixel: features `(N, F)` -> parameters
+        `(N, params_size)` (the sampling step's form, see
+        `kerpix.layers.masked_conv2d.pointwise`)."""
+        return pointwise(self.projection, self.projection_input(features))
+
+    def projection_input(self, features):
+        """The features the projection reads (all of them by default)."""
+        return features
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.params_size,)

@@ -3,6 +3,7 @@ import numpy as np
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
+from kerpix.layers.masked_conv2d import pointwise
 from kerpix.ops.pixels import update_pixel
 from kerpix.ops.shifts import down_shift
 
@@ -231,7 +232,7 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         pad = self.horizontal.padding_size[1]
         h_row = update_pixel(h_row, 0, j + pad, h_in)
         h_pre = self.horizontal.call_at_pixel(h_row, 0, j)
-        h_pre = h_pre + self.link(link_in[:, None, None, :])[:, 0, 0]
+        h_pre = h_pre + pointwise(self.link, link_in)
         if self.conditional_dims:
             h_pre = h_pre + self.condition_h(conditional)
         h_out = self.output_conv.call_pointwise(self.gate(h_pre))

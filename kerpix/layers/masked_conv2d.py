@@ -218,3 +218,20 @@ class MaskedConv2D(keras.layers.Conv2D):
             }
         )
         return config
+
+
+def pointwise(layer, features):
+    """A 1×1 `keras.layers.Conv2D` (or `MaskedConv2D`) at one pixel:
+    features `(N, C)` -> `(N, filters)`, as a matrix product.
+
+    Sampling steps use it instead of calling the layer on `(N, 1, 1, C)`:
+    the same values, and no convolution op, which tf2onnx cannot place
+    inside an ONNX `Loop` (`sample.onnx`).
+    """
+    if isinstance(layer, MaskedConv2D):
+        return layer.call_pointwise(features)
+    kernel = ops.cast(layer.kernel, layer.compute_dtype)[0, 0]
+    outputs = ops.matmul(ops.cast(features, layer.compute_dtype), kernel)
+    if layer.use_bias:
+        outputs = outputs + ops.cast(layer.bias, layer.compute_dtype)
+    return layer.activation(outputs)

@@ -210,7 +210,7 @@ class ImageDensityModel(DensityModel):
             features, new_state = self.backbone.step(
                 state, pixel, i, j, condition
             )
-            params = head(features[:, None, None, :])
+            params = head.call_pointwise(features)[:, None, None, :]
             drawn = head.sample(params, pixel_noise, temperature)[:, 0, 0, :]
             drawn = ops.cast(drawn, values.dtype)
             if known is not None:

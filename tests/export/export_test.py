@@ -274,29 +274,30 @@ def test_standalone_onnx_sampler_reproduces_keras(model, onnx_path, tmp_path):
         f"sys.argv = [{script!r}] + sys.argv[1:]\n"
         f"runpy.run_path({script!r}, run_name='__main__')\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code,
-            onnx_path,
-            "--noise",
-            str(tmp_path / "noise.npy"),
-            "--output",
-            str(tmp_path / "s.png"),
-            "--output-npy",
-            str(tmp_path / "s.npy"),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    np.testing.assert_array_equal(
-        np.load(tmp_path / "s.npy"),
-        model.sample(noise=noise, conditional_input=condition, verbose=0),
-    )
+    expected = model.sample(noise=noise, conditional_input=condition, verbose=0)
+    for mode, how in (([], "sample.onnx"), (["--step-by-step"], "sample_step")):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                onnx_path,
+                "--noise",
+                str(tmp_path / "noise.npy"),
+                "--output",
+                str(tmp_path / "s.png"),
+                "--output-npy",
+                str(tmp_path / "s.npy"),
+                *extra,
+                *mode,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"images/s; {how}" in result.stdout, result.stdout
+        np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), expected)
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
 
 
