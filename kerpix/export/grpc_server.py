@@ -140,11 +140,7 @@ def _checked_tensor(name, proto, spec):
             f"Input '{name}': expects dtype {spec.dtype.name}; received "
             f"{tf.as_dtype(proto.dtype).name}"
         )
-    if not spec.shape.is_compatible_with(array.shape):
-        raise ServingError(
-            f"Input '{name}' has shape {list(array.shape)}; the signature "
-            f"expects {spec.shape.as_list()} (None = any size)"
-        )
+    rest_server.check_shape(name, array, spec)
     return tf.constant(np.asarray(array))
 
 

@@ -1,4 +1,5 @@
-"""ONNX export: `log_prob.onnx`, `sample_step.onnx` and `signature.json`."""
+"""ONNX export: `log_prob.onnx`, `sample_step.onnx`, `sample.onnx` and
+`signature.json`."""
 
 import contextlib
 import json
@@ -76,19 +77,153 @@ def _convert(model, path, tf2onnx):
             tf_functions.sample_step_function(model),
             tf_functions.sample_step_specs(model),
         ),
-        (
-            "sample",
-            tf_functions.sample_from_noise_function(model),
-            tf_functions.sample_from_noise_specs(model),
-        ),
     ) + _encode_function(model):
         proto, _ = tf2onnx.convert.from_function(
             fn, input_signature=specs, opset=OPSET
         )
         _name_batch_axis(proto)
-        _scalar_loop_counters(proto.graph)
-        with open(os.path.join(path, f"{name}.onnx"), "wb") as f:
-            f.write(proto.SerializeToString())
+        _write(proto, path, f"{name}.onnx")
+        if name == "sample_step":
+            _write(sample_loop(model, proto), path, "sample.onnx")
+
+
+def _write(proto, path, filename):
+    with open(os.path.join(path, filename), "wb") as f:
+        f.write(proto.SerializeToString())
+
+
+def sample_loop(model, step):
+    """`sample.onnx` from `sample_step.onnx`'s model `step`: an ONNX `Loop`
+    over the `num_positions` positions whose body is the step graph itself
+    (position = iteration number, noise = that position's slice of the
+    input), from zero canvas and states. Built around the converted step
+    rather than converted again: the export costs one step conversion.
+    """
+    from onnx import TensorProto
+    from onnx import helper
+
+    body = type(step.graph)()
+    body.CopyFrom(step.graph)
+    body.name = "sample_step_body"
+    inputs = {value.name: value for value in body.input}
+    carried = [sig.CANVAS] + [
+        sig.state_name(k) for k in range(len(sig.state_shapes(model)))
+    ]
+    # The step reads its noise under another name: "noise" is the outer
+    # graph's input (batch, num_positions, noise_dims).
+    step_noise = "sample_step_noise"
+    for node in body.node:
+        node.input[:] = [
+            step_noise if n == sig.NOISE else n for n in node.input
+        ]
+    del body.input[:]
+    body.input.extend(
+        [
+            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
+            helper.make_tensor_value_info("condition", TensorProto.BOOL, []),
+        ]
+        + [inputs[name] for name in carried]
+    )
+    body.node.insert(
+        0, helper.make_node("Identity", ["iteration"], [sig.POSITION])
+    )
+    body.node.insert(
+        0,
+        helper.make_node(
+            "Gather", [sig.NOISE, "iteration"], [step_noise], axis=1
+        ),
+    )
+    body.node.append(
+        helper.make_node("Identity", ["condition"], ["condition_out"])
+    )
+    outputs = {value.name: value for value in body.output}
+    del body.output[:]
+    body.output.extend(
+        [helper.make_tensor_value_info("condition_out", TensorProto.BOOL, [])]
+        + [outputs[sig.NEXT_CANVAS]]
+        + [outputs[sig.next_state_name(k)] for k in range(len(carried) - 1)]
+    )
+    height, width, channels = model.image_shape
+    nodes = [
+        helper.make_node("Shape", [sig.NOISE], ["noise_shape"]),
+        helper.make_node(
+            "Slice", ["noise_shape", "zero", "one"], ["batch_size"]
+        ),
+        helper.make_node(
+            "Constant",
+            [],
+            ["num_positions"],
+            value=helper.make_tensor(
+                "", TensorProto.INT64, [], [model.num_positions]
+            ),
+        ),
+        helper.make_node(
+            "Constant",
+            [],
+            ["keep_going"],
+            value=helper.make_tensor("", TensorProto.BOOL, [], [True]),
+        ),
+    ]
+    initial = []
+    for k, (shape, dtype) in enumerate(
+        [((height, width, channels), sig.IMAGE_DTYPE)] + sig.state_shapes(model)
+    ):
+        elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+        nodes += [
+            helper.make_node(
+                "Constant",
+                [],
+                [f"initial_shape_{k}"],
+                value=helper.make_tensor(
+                    "", TensorProto.INT64, [len(shape)], list(shape)
+                ),
+            ),
+            helper.make_node(
+                "Concat",
+                ["batch_size", f"initial_shape_{k}"],
+                [f"initial_full_shape_{k}"],
+                axis=0,
+            ),
+            helper.make_node(
+                "ConstantOfShape",
+                [f"initial_full_shape_{k}"],
+                [f"initial_{k}"],
+                value=helper.make_tensor("", elem, [1], [0]),
+            ),
+        ]
+        initial.append(f"initial_{k}")
+    nodes.append(
+        helper.make_node(
+            "Loop",
+            ["num_positions", "keep_going"] + initial,
+            [sig.IMAGES]
+            + [f"final_state_{k}" for k in range(len(initial) - 1)],
+            body=body,
+        )
+    )
+    image = helper.make_tensor_value_info(
+        sig.IMAGES, TensorProto.INT32, ["batch", height, width, channels]
+    )
+    outer_inputs = [
+        helper.make_tensor_value_info(
+            sig.NOISE,
+            TensorProto.FLOAT,
+            ["batch", model.num_positions, model.noise_dims],
+        )
+    ] + [v for v in step.graph.input if v.name == sig.CONDITIONAL_INPUT]
+    graph = helper.make_graph(
+        nodes,
+        "sample",
+        outer_inputs,
+        [image],
+        initializer=[
+            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+        ],
+    )
+    return helper.make_model(
+        graph, opset_imports=step.opset_import, producer_name="kerpix"
+    )
 
 
 def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
@@ -165,21 +300,3 @@ def _name_batch_axis(proto):
         dims = value.type.tensor_type.shape.dim
         if dims and dims[0].dim_param:
             dims[0].dim_param = "batch"
-
-
-def _scalar_loop_counters(graph):
-    """Declare the iteration number and condition of every `Loop` body
-    scalars. tf2onnx leaves them without a shape when the body holds an
-    `If` (a step with `ops.cond`), and ONNX Runtime then refuses to run
-    the loop ("Loop subgraph input 0 has unknown shape")."""
-    for node in graph.node:
-        for attribute in node.attribute:
-            for body in [attribute.g] if attribute.g.node else attribute.graphs:
-                _scalar_loop_counters(body)
-        if node.op_type != "Loop":
-            continue
-        body = next(a.g for a in node.attribute if a.name == "body")
-        for value in body.input[:2]:
-            tensor_type = value.type.tensor_type
-            if not tensor_type.HasField("shape"):
-                tensor_type.shape.SetInParent()  # rank 0

@@ -238,12 +238,17 @@ def _to_tensor(name, value, spec):
             f"Input '{name}': cannot convert to {dtype.name}: expected JSON "
             f"numbers; received {_first_offender(array, kind)}"
         )
+    check_shape(name, array, spec)
+    return tf.constant(array.astype(dtype.as_numpy_dtype))
+
+
+def check_shape(name, array, spec):
+    """The input's shape must fit the signature's (REST and gRPC)."""
     if not spec.shape.is_compatible_with(array.shape):
         raise ServingError(
             f"Input '{name}' has shape {list(array.shape)}; the signature "
             f"expects {spec.shape.as_list()} (None = any size)"
         )
-    return tf.constant(array.astype(dtype.as_numpy_dtype))
 
 
 def _first_offender(array, kind):

@@ -157,26 +157,6 @@ def sample_function(model):
     )
 
 
-def sample_from_noise_specs(model):
-    noise = tf.TensorSpec(
-        (None, model.num_positions, model.noise_dims), tf.float32, sig.NOISE
-    )
-    return [noise] + conditional_specs(model)
-
-
-def sample_from_noise_function(model):
-    """`sample.onnx`'s graph: the whole sampling loop from given noise
-    (`model.sample(noise=...)`), one call per batch of images."""
-
-    def draw(noise, condition=None):
-        noise = check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
-        if condition is not None:
-            condition = check_labels(model, condition)
-        return {sig.IMAGES: sample_from_noise(model, noise, condition)}
-
-    return tf.function(draw, input_signature=sample_from_noise_specs(model))
-
-
 def seeded_noise(model, num_samples, seed):
     """The uniform noise the `sample` signature draws for a seed."""
     return tf.random.stateless_uniform(
