@@ -198,15 +198,16 @@ def run_export(args):
             else export.check_onnx
         )
         diff = check(model, path, images)
-        runtime = (
-            "tf.saved_model.load"
+        runtime, whole = (
+            ("tf.saved_model.load", "the sample signature")
             if args.format == "saved_model"
-            else "onnxruntime"
+            else ("onnxruntime", "sample.onnx")
         )
         print(
             f"Checked with {runtime}: log_prob of {len(images)} images "
             f"matches Keras (max relative difference {diff:.2e}); samples "
-            "driven through sample_step on fixed noise equal Keras's."
+            f"driven through sample_step and {whole} on fixed noise equal "
+            "Keras's."
         )
     return 0
 
