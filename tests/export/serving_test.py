@@ -285,3 +285,61 @@ def test_kerpix_serve_logs_requests_and_stops_on_sigterm(tmp_path):
     assert process.returncode == 0, err
     assert "kerpix serve: stopped." in out
     assert "GET /v1/models/pix 200" in err
+
+
+def test_new_version_is_served_while_requests_flow(tmp_path):
+    """Polling swaps in a new version while clients keep sending requests:
+    every request is answered (by the old or the new version)."""
+    from kerpix.export import export_saved_model
+    from kerpix.export.model_repository import ModelRepository
+    from kerpix.export.rest_server import make_server
+
+    old, new = make_model(), make_model(4.0)
+    export_saved_model(old, str(tmp_path), name="pix", version=1)
+    repository = ModelRepository.single("pix", str(tmp_path / "pix"))
+    stop_polling = repository.start_polling(0.2)
+    server = make_server(port=0, repository=repository)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}/v1/models/pix"
+    images = np.random.default_rng(2).integers(0, 4, (2, 4, 5, 1))
+    expected = {1: old.log_prob(images), 2: new.log_prob(images)}
+
+    def version_of(log_prob):
+        for version, want in expected.items():
+            if np.allclose(log_prob, want, rtol=1e-4):
+                return version
+        return None
+
+    seen, failures, done = [], [], threading.Event()
+
+    def client():
+        while not done.is_set():
+            status, body = rest(
+                f"{url}:predict", {"instances": images.tolist()}
+            )
+            if status != 200:
+                failures.append(body)
+                continue
+            seen.append(
+                version_of([r["log_prob"] for r in body["predictions"]])
+            )
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        export_saved_model(new, str(tmp_path), name="pix", version=2)
+        for _ in range(300):  # until the new version answers (<= 60 s)
+            if 2 in seen[-5:]:
+                break
+            threading.Event().wait(0.2)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        stop_polling.set()
+        server.shutdown()
+        server.server_close()
+    assert not failures, failures[:3]
+    assert seen[0] == 1 and seen[-1] == 2 and None not in seen
