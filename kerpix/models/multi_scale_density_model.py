@@ -109,6 +109,8 @@ class MultiScaleDensityModel(ImageDensityModel):
         grid[:: self.factor[0], :: self.factor[1]] = True
         # True at the pixels of the small image.
         self.small_image_grid = grid
+        # Tensors of the small model's sampling state (inside this one's).
+        self.small_state_size = len(small_model.initial_state(1))
 
     @property
     def small_image_shape(self):
@@ -190,7 +192,7 @@ class MultiScaleDensityModel(ImageDensityModel):
         second stage of `sample`/`complete` in Keras), `position` is a
         pixel of the full image; `known` then marks pixels to keep.
         """
-        small_size = len(self.small_model.initial_state(1))
+        small_size = self.small_state_size
         small_canvas = state[0]
         small_state = tuple(state[1 : 1 + small_size])
         full_state = tuple(state[1 + small_size :])

@@ -237,7 +237,7 @@ class RIDE(DensityModel):
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
         x = self.backbone.neighbors(state, i, j)
-        h, state = self.backbone.step(state, None, i, j)
+        h, state = self.backbone.step_from_neighbors(state, x, i, j)
         t = self.head.sample(h, noise, temperature)
         z = self.backbone.preconditioner.unwhiten_outputs(x, t)
         y = z * self.input_scale + self.input_mean

@@ -124,7 +124,14 @@ class RIDEBackbone(keras.Model):
     def step(self, state, pixel, i, j, conditional_input=None):
         """Features `h` `(N, F)` at `(i, j)`; `pixel` is not read (the
         value map in the state holds everything before it)."""
-        h = self.preconditioner.whiten_inputs(self.neighbors(state, i, j))
+        return self.step_from_neighbors(
+            state, self.neighbors(state, i, j), i, j
+        )
+
+    def step_from_neighbors(self, state, x, i, j):
+        """`step` given the neighbourhood `x` of `(i, j)` (a sampler that
+        also needs `x` reads it once)."""
+        h = self.preconditioner.whiten_inputs(x)
         caches = list(state[1:])
         for k, lstm in enumerate(self.lstms):
             h, caches[2 * k : 2 * k + 2] = lstm.step(
