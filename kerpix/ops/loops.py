@@ -2,13 +2,14 @@
 exporting.
 
 Unrolled, a layer's loop over the `H` rows of an image becomes `H` copies
-of its body in the graph: faster to train on CPU in our checks (a 7-layer
-Row LSTM PixelRNN at 28×28 trained faster unrolled than with a scan), but
-the graph grows with the image, and converting it to ONNX took minutes
-(issue 20: 495 s for a 6×6×3 Diagonal BiLSTM PixelRNN). Exporters trace
-inside `rolled_loops()`, where the same layers build one `while` loop (an
-ONNX `Loop`): a graph whose size does not depend on the image, with the
-same arithmetic (`python benchmarks/onnx_export_time.py` times it).
+of its body in the graph. Training keeps that form (the one its speed
+was measured with; two quick timings of a scan instead disagreed with
+each other), but the graph grows with the image, and converting it to
+ONNX took minutes (issue 20: 495 s for a 6×6×3 Diagonal BiLSTM
+PixelRNN). Exporters trace inside `rolled_loops()`, where the same
+layers build one `while` loop (an ONNX `Loop`): a graph whose size does
+not depend on the image, with the same arithmetic
+(`python benchmarks/onnx_export_time.py` times it).
 """
 
 import contextlib
