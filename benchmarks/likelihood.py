@@ -87,6 +87,12 @@ def main(argv=None):
     parser.add_argument("--override", action="append", default=[])
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
     parser.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the result and sample file names "
+        "(MODEL-DATASET-TAG.json), so a longer run keeps its own row",
+    )
+    parser.add_argument(
         "--samples-dir",
         default=None,
         help="where the sample grid PNG goes ('' for none; default: "
@@ -114,6 +120,7 @@ def main(argv=None):
     from kerpix.training import train
     from kerpix.training.train import versions
 
+    name = "-".join(filter(None, (args.model, args.dataset, args.tag)))
     config = TrainConfig.from_file(PRESETS[args.model, args.dataset])
     overrides = []
     if args.device == "gpu":
@@ -146,9 +153,7 @@ def main(argv=None):
             from kerpix.training import sample
 
             os.makedirs(args.samples_dir, exist_ok=True)
-            samples = os.path.join(
-                args.samples_dir, f"{args.model}-{args.dataset}.png"
-            )
+            samples = os.path.join(args.samples_dir, f"{name}.png")
             shutil.copy(sample(workdir, verbose=0), samples)
     result = {
         "model": args.model,
@@ -179,7 +184,7 @@ def main(argv=None):
         ),
         "config": config.to_dict(),
     }
-    path = os.path.join(args.output_dir, f"{args.model}-{args.dataset}.json")
+    path = os.path.join(args.output_dir, f"{name}.json")
     write_result(path, result)
     print(
         f"{args.model} on {args.dataset}: test "

@@ -11,24 +11,46 @@ import numpy as np
 
 from kerpix.data.dead_leaves import dead_leaves
 from kerpix.data.natural_patches import natural_patches
+from kerpix.data.rgb_patches import rgb_patches
 
 DATASETS = (
     "dead_leaves",
     "natural_patches",
+    "rgb_patches",
     "mnist",
     "binarized_mnist",
     "cifar10",
+    "downsampled_imagenet32",
+    "downsampled_imagenet64",
+    "pixelrnn_imagenet32",
+    "pixelrnn_imagenet64",
 )
 # Datasets with class labels (`with_labels=True`).
-LABELLED = ("mnist", "cifar10")
+LABELLED = (
+    "mnist",
+    "cifar10",
+    "downsampled_imagenet32",
+    "downsampled_imagenet64",
+)
 # Generated (or cut) in memory: sized by `image_shape` / `num_images`.
-IN_MEMORY = ("dead_leaves", "natural_patches")
+IN_MEMORY = ("dead_leaves", "natural_patches", "rgb_patches")
+# Patches cut in memory from scikit-image's photographs: name -> (cutter,
+# channels, default patch size).
+PATCHES = {
+    "natural_patches": (natural_patches, 1, 16),
+    "rgb_patches": (rgb_patches, 3, 32),
+}
 SPLITS = {
     "dead_leaves": ("train", "validation", "test"),
     "natural_patches": ("train", "validation", "test"),
+    "rgb_patches": ("train", "validation", "test"),
     "mnist": ("train", "test"),
     "binarized_mnist": ("train", "validation", "test"),
     "cifar10": ("train", "test"),
+    "downsampled_imagenet32": ("train", "validation"),
+    "downsampled_imagenet64": ("train", "validation"),
+    "pixelrnn_imagenet32": ("train", "validation"),
+    "pixelrnn_imagenet64": ("train", "validation"),
 }
 # Dead leaves: a fixed seed and a default size per split.
 DEAD_LEAVES_SPLITS = {
@@ -41,9 +63,16 @@ DEAD_LEAVES_SPLITS = {
 def image_shape_of(name, image_shape=None):
     """The `(H, W, C)` images of dataset `name`."""
     _check_name(name)
+    if name in PATCHES and image_shape is None:
+        _, channels, size = PATCHES[name]
+        return (size, size, channels)
     if name in IN_MEMORY:
         return tuple(image_shape or (16, 16, 1))
-    return (32, 32, 3) if name == "cifar10" else (28, 28, 1)
+    if name.endswith("imagenet32") or name == "cifar10":
+        return (32, 32, 3)
+    if name.endswith("imagenet64"):
+        return (64, 64, 3)
+    return (28, 28, 1)
 
 
 def num_levels_of(name):
@@ -66,23 +95,32 @@ def load(
     Args:
         name: `"dead_leaves"`, `"natural_patches"` (grey patches of the
             photographs in scikit-image, split by source image; see
-            `kerpix.data.natural_patches`), `"mnist"`,
-            `"binarized_mnist"` or `"cifar10"` (32×32×3, train 50k / test
+            `kerpix.data.natural_patches`), `"rgb_patches"` (their colour
+            counterpart, 32×32×3 by default; `kerpix.data.rgb_patches`),
+            `"mnist"`,
+            `"binarized_mnist"`, `"cifar10"` (32×32×3, train 50k / test
             10k, from the official `cifar-10-python.tar.gz` or its
-            extracted `cifar-10-batches-py/`).
+            extracted `cifar-10-batches-py/`), `"downsampled_imagenet32"` /
+            `"downsampled_imagenet64"` (Chrabaszcz et al.'s npz batches,
+            with labels) or `"pixelrnn_imagenet32"` /
+            `"pixelrnn_imagenet64"` (the PixelRNN paper's PNG tars); see
+            `kerpix.data.downsampled_imagenet` for the files and why the
+            two versions are not comparable.
         split: `"train"`, `"validation"` or `"test"` (MNIST has no
             validation split: slice it, e.g. `"train[:55000]"`). File-backed
             datasets take any tensorflow-datasets slice, e.g.
             `"train[:10%]"`.
         data_dir: folder holding `mnist.npz` / `binarized_mnist.npz` /
-            the CIFAR-10 archive.
+            the CIFAR-10 archive / the ImageNet archives.
             Defaults to `$KERPIX_DATA_DIR`.
-        with_labels: bool. Yield `(image, label)` pairs (MNIST, CIFAR-10).
-        image_shape: dead leaves and natural patches only: `(H, W, C)`
-            (natural patches: `(P, P, 1)`). Defaults to `(16, 16, 1)`.
-        num_images: dead leaves and natural patches only: number of
-            images in the split (natural patches: the first of a fixed
-            shuffle; all of them by default).
+        with_labels: bool. Yield `(image, label)` pairs (MNIST, CIFAR-10,
+            `downsampled_imagenet*`).
+        image_shape: in-memory datasets only: `(H, W, C)` (natural
+            patches: `(P, P, 1)`, RGB patches: `(P, P, 3)`). Defaults to
+            `(16, 16, 1)`, `(32, 32, 3)` for RGB patches.
+        num_images: in-memory datasets only: number of images in the
+            split (patches: the first of a fixed shuffle; all of them by
+            default).
         num_grey_levels: dead leaves only: distinct grey levels of the
             disks (see `kerpix.data.dead_leaves`). Defaults to `256`.
 
@@ -125,22 +163,24 @@ def load(
             num_grey_levels=num_grey_levels,
         )
         return tf.data.Dataset.from_tensor_slices(images)
-    if name == "natural_patches":
+    if name in PATCHES:
+        cut, channels, _ = PATCHES[name]
         if split != base_split or num_grey_levels != 256:
             raise ValueError(
                 "Invalid value for argument `split`/`num_grey_levels`. "
-                "Natural patches are 8-bit and cut in memory: set the size "
-                "with `num_images`, not a slice or grey levels. Received: "
+                f"{name} are 8-bit and cut in memory: set the size with "
+                "`num_images`, not a slice or grey levels. Received: "
                 f"split={split!r}, num_grey_levels={num_grey_levels!r}"
             )
         shape = image_shape_of(name, image_shape)
-        if len(shape) != 3 or shape[0] != shape[1] or shape[2] != 1:
+        if len(shape) != 3 or shape[0] != shape[1] or shape[2] != channels:
             raise ValueError(
-                "Invalid value for argument `image_shape`. Natural patches "
-                "are square and grey: (P, P, 1), e.g. (16, 16, 1). "
-                f"Received: image_shape={image_shape!r}"
+                f"Invalid value for argument `image_shape`. {name} are "
+                f"square with {channels} channel(s): (P, P, {channels}), "
+                f"e.g. {image_shape_of(name)}. Received: "
+                f"image_shape={image_shape!r}"
             )
-        images = natural_patches(split, shape[0], num_images=num_images)
+        images = cut(split, shape[0], num_images=num_images)
         return tf.data.Dataset.from_tensor_slices(images)
     if (
         image_shape is not None
@@ -150,7 +190,8 @@ def load(
         raise ValueError(
             "Invalid value for argument `image_shape`/`num_images`/"
             "`num_grey_levels`. Only "
-            "in-memory datasets (dead leaves, natural patches) take them; "
+            "in-memory datasets (dead leaves, natural and RGB patches) "
+            "take them; "
             "slice file-backed splits instead, e.g. "
             f"split='train[:1000]'. Received them for name={name!r}"
         )
@@ -171,21 +212,16 @@ def resolve_data_dir(name, data_dir=None):
     # The builders own their file table (they import tensorflow-datasets,
     # an optional dependency: imported here, when a file is needed).
     from kerpix.data.npz_builders import file_names
-    from kerpix.data.npz_builders import source_path
+    from kerpix.data.npz_builders import source_paths
 
-    filename = " or ".join(repr(f) for f in file_names(name))
     if not data_dir:
+        filename = " or ".join(repr(f) for f in file_names(name))
         raise ValueError(
             f"Dataset {name!r} is read from the local file {filename}; "
             "pass `data_dir=` (or set KERPIX_DATA_DIR) to the folder that "
             "holds it. kerpix never downloads it."
         )
-    if source_path(name, data_dir) is None:
-        raise ValueError(
-            f"Invalid value for argument `data_dir`. Dataset {name!r} needs "
-            f"the file {filename} there; not found in {data_dir!r}. "
-            f"Received: data_dir={data_dir!r}"
-        )
+    source_paths(name, data_dir)  # a ValueError naming the missing file
     return data_dir
 
 

@@ -34,17 +34,21 @@ SOURCES = {
     "validation": ("chelsea",),
     "test": ("camera", "coffee"),
 }
-# The smallest source image is 300 pixels high (chelsea, clock).
-MAX_PATCH_SIZE = 300
+
+
+def source_image(name):
+    """Source image `name` of `skimage.data` as uint8, as stored: `(H, W)`
+    or `(H, W, 3)` (`motorcycle_left`: the left view of the stereo pair)."""
+    data, _ = _skimage()
+    if name == "motorcycle_left":
+        return data.stereo_motorcycle()[0]
+    return getattr(data, name)()
 
 
 def grey_image(name):
     """Source image `name` of `skimage.data` as uint8 grey `(H, W)`."""
-    data, color = _skimage()
-    if name == "motorcycle_left":
-        image = data.stereo_motorcycle()[0]
-    else:
-        image = getattr(data, name)()
+    _, color = _skimage()
+    image = source_image(name)
     if image.ndim == 3:
         image = np.round(color.rgb2gray(image[..., :3]) * 255)
     return np.asarray(image, "uint8")
@@ -56,7 +60,8 @@ def natural_patches(split="train", patch_size=16, num_images=None):
 
     Args:
         split: `"train"`, `"validation"` or `"test"`.
-        patch_size: int in `[2, 300]`. Defaults to `16`.
+        patch_size: int in `[2, 300]` (the smallest source image is 300
+            pixels high). Defaults to `16`.
         num_images: int or `None`: the first `num_images` patches of a
             fixed random order (seed 0). Defaults to all of them.
 
@@ -66,40 +71,53 @@ def natural_patches(split="train", patch_size=16, num_images=None):
     >>> patches.shape, patches.dtype
     ((504, 16, 16, 1), dtype('uint8'))
     """
-    if split not in SOURCES:
+    patches = cut_patches(
+        "natural_patches", SOURCES, grey_image, split, patch_size, num_images
+    )
+    return patches[..., None]
+
+
+def cut_patches(dataset, sources, read, split, patch_size, num_images):
+    """`patch_size`-square patches of `read(name)` for every source image
+    `name` of `sources[split]`, on a grid of stride `P / 2` (train) or `P`
+    (other splits), in a fixed random order (seed 0), the first
+    `num_images` of it (all by default). `dataset` names the caller in
+    errors."""
+    if split not in sources:
         raise ValueError(
-            "Invalid value for argument `split`. natural_patches has the "
-            f"splits {list(SOURCES)}. Received: split={split!r}"
+            f"Invalid value for argument `split`. {dataset} has the "
+            f"splits {list(sources)}. Received: split={split!r}"
         )
+    images = [read(name) for name in sources[split]]
+    smallest = min(min(image.shape[:2]) for image in images)
     if (
         isinstance(patch_size, bool)
         or not isinstance(patch_size, (int, np.integer))
-        or not 2 <= patch_size <= MAX_PATCH_SIZE
+        or not 2 <= patch_size <= smallest
     ):
         raise ValueError(
             "Invalid value for argument `patch_size`. Expected an integer "
-            f"in [2, {MAX_PATCH_SIZE}] (the smallest source image is "
-            f"{MAX_PATCH_SIZE} pixels high). Received: "
-            f"patch_size={patch_size!r}"
+            f"in [2, {smallest}] (the smallest {split} image of {dataset} "
+            f"is {smallest} pixels high). Received: patch_size={patch_size!r}"
+        )
+    if num_images is not None and (
+        isinstance(num_images, bool)
+        or not (isinstance(num_images, (int, np.integer)) and num_images > 0)
+    ):
+        raise ValueError(
+            "Invalid value for argument `num_images`. Expected a "
+            f"positive integer. Received: num_images={num_images!r}"
         )
     stride = max(1, patch_size // 2) if split == "train" else patch_size
     patches = []
-    for name in SOURCES[split]:
-        image = grey_image(name)
-        height, width = image.shape
+    for image in images:
+        height, width = image.shape[:2]
         for i in range(0, height - patch_size + 1, stride):
             for j in range(0, width - patch_size + 1, stride):
                 patches.append(image[i : i + patch_size, j : j + patch_size])
-    patches = np.stack(patches)[..., None]
+    patches = np.stack(patches)
     order = np.random.default_rng(0).permutation(len(patches))
     if num_images is not None:
-        if isinstance(num_images, bool) or not (
-            isinstance(num_images, (int, np.integer)) and num_images > 0
-        ):
-            raise ValueError(
-                "Invalid value for argument `num_images`. Expected a "
-                f"positive integer. Received: num_images={num_images!r}"
-            )
         order = order[:num_images]
     return patches[order]
 
@@ -110,7 +128,8 @@ def _skimage():
         import skimage.data
     except ImportError as error:
         raise ImportError(
-            "The 'natural_patches' dataset reads the images that ship with "
+            "The 'natural_patches' and 'rgb_patches' datasets read the "
+            "images that ship with "
             "scikit-image: install it with `pip install 'kerpix[images]'` "
             "(or `pip install scikit-image`)."
         ) from error

@@ -1,5 +1,6 @@
 """tensorflow-datasets builders over local dataset files: the MNIST
-`.npz` files and CIFAR-10's official python archive.
+`.npz` files, CIFAR-10's official python archive and downsampled ImageNet
+(`kerpix.data.downsampled_imagenet`).
 
 They read the files named in `FILES` from a manual
 folder and never touch the network. Prepared records are cached under
@@ -14,6 +15,8 @@ import tarfile
 
 import numpy as np
 import tensorflow_datasets as tfds
+
+from kerpix.data import downsampled_imagenet
 
 # Dataset name -> the local file its builder reads (or, for CIFAR-10, the
 # official archive or the folder it extracts to, whichever is there).
@@ -31,6 +34,8 @@ CIFAR10_BATCHES = {
 
 def file_names(name):
     """The accepted file (or folder) names of dataset `name`."""
+    if name in downsampled_imagenet.BUILDERS:
+        return downsampled_imagenet.file_names(name)
     names = FILES[name]
     return (names,) if isinstance(names, str) else names
 
@@ -42,6 +47,22 @@ def source_path(name, data_dir):
         if os.path.exists(path):
             return path
     return None
+
+
+def source_paths(name, data_dir):
+    """Every file `name` reads from `data_dir`; a `ValueError` naming the
+    data folder and the missing file (and where to get it)."""
+    if name in downsampled_imagenet.BUILDERS:
+        return downsampled_imagenet.source_paths(name, data_dir)
+    path = source_path(name, data_dir)
+    if path is None:
+        filename = " or ".join(repr(f) for f in file_names(name))
+        raise ValueError(
+            f"Invalid value for argument `data_dir`. Dataset {name!r} needs "
+            f"the file {filename} there; not found in {data_dir!r}. "
+            f"Received: data_dir={data_dir!r}"
+        )
+    return [path]
 
 
 def read_cifar10(path, split):
@@ -215,6 +236,7 @@ BUILDERS = {
     "mnist": KerpixMnist,
     "binarized_mnist": KerpixBinarizedMnist,
     "cifar10": KerpixCifar10,
+    **downsampled_imagenet.BUILDERS,
 }
 
 
@@ -228,13 +250,16 @@ def cache_dir():
 
 def make_builder(name, data_dir):
     """A prepared builder for dataset `name` reading from `data_dir`."""
-    source = os.path.abspath(source_path(name, data_dir))
-    if name == "cifar10":  # fail before tfds wraps the error
+    sources = [os.path.abspath(p) for p in source_paths(name, data_dir)]
+    # Fail before tfds wraps the error.
+    if name == "cifar10":
         for split in CIFAR10_BATCHES:
-            read_cifar10(source, split)
-    stat = os.stat(source)
+            read_cifar10(sources[0], split)
+    if name in downsampled_imagenet.BUILDERS:
+        downsampled_imagenet.validate_files(name, data_dir)
+    stats = [(p, os.stat(p)) for p in sources]
     key = hashlib.md5(
-        f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+        ";".join(f"{p}:{s.st_size}:{s.st_mtime_ns}" for p, s in stats).encode()
     ).hexdigest()[:12]
     builder = BUILDERS[name](
         data_dir=os.path.join(cache_dir(), "tensorflow_datasets", key)

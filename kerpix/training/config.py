@@ -23,7 +23,8 @@ class ModelConfig:
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     # Dataset name for kerpix.data.load: dead_leaves, natural_patches,
-    # mnist, binarized_mnist, cifar10.
+    # rgb_patches, mnist, binarized_mnist, cifar10, downsampled_imagenet32,
+    # downsampled_imagenet64.
     name: str = "dead_leaves"
     # Folder holding mnist.npz / binarized_mnist.npz / the CIFAR-10 archive
     # (or $KERPIX_DATA_DIR).

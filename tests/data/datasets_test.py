@@ -84,8 +84,10 @@ def test_no_data_dir(monkeypatch):
             ("cifar100",),
             {},
             r"Invalid value for argument `name`\. Expected one of "
-            r"\['dead_leaves', 'natural_patches', 'mnist', "
-            r"'binarized_mnist', 'cifar10'\]\. Received: "
+            r"\['dead_leaves', 'natural_patches', 'rgb_patches', 'mnist', "
+            r"'binarized_mnist', 'cifar10', 'downsampled_imagenet32', "
+            r"'downsampled_imagenet64', 'pixelrnn_imagenet32', "
+            r"'pixelrnn_imagenet64'\]\. Received: "
             r"name='cifar100'",
         ),
         (
@@ -98,7 +100,8 @@ def test_no_data_dir(monkeypatch):
             ("binarized_mnist",),
             {"with_labels": True},
             r"Invalid value for argument `with_labels`\. Only \['mnist', "
-            r"'cifar10'\] have "
+            r"'cifar10', 'downsampled_imagenet32', 'downsampled_imagenet64'\] "
+            r"have "
             r"labels\. Received: with_labels=True for name='binarized_mnist'",
         ),
         (
@@ -168,6 +171,37 @@ def test_natural_patches_bad_input(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_skimage)
     with pytest.raises(ImportError, match=r"kerpix\[images\]"):
         data.natural_patches("test")
+
+
+def test_rgb_patches_are_colour_and_split_by_source_image():
+    pytest.importorskip("skimage")
+    module = importlib.import_module("kerpix.data.rgb_patches")
+    natural = importlib.import_module("kerpix.data.natural_patches")
+
+    assert data.image_shape_of("rgb_patches") == (32, 32, 3)
+    validation = data.to_numpy(data.load("rgb_patches", "validation"))
+    # chelsea is 300×451: 9 × 14 disjoint 32×32 patches, colour as stored.
+    assert validation.shape == (9 * 14, 32, 32, 3)
+    assert validation.dtype == np.uint8
+    np.testing.assert_array_equal(validation, data.rgb_patches("validation"))
+    assert not np.array_equal(validation[..., 0], validation[..., 1])
+    splits = [set(module.SOURCES[s]) for s in ("train", "validation", "test")]
+    assert not (splits[0] & splits[1] or splits[0] & splits[2])
+    assert not splits[1] & splits[2]
+    # Test patches are cut from the test photograph only.
+    test = data.rgb_patches("test", patch_size=16, num_images=30)
+    (name,) = module.SOURCES["test"]
+    image = natural.source_image(name)
+    grid = {
+        image[i : i + 16, j : j + 16].tobytes()
+        for i in range(0, image.shape[0] - 15, 16)
+        for j in range(0, image.shape[1] - 15, 16)
+    }
+    assert len(test) == 30 and all(p.tobytes() in grid for p in test)
+    with pytest.raises(ValueError, match=r"\(P, P, 3\), e\.g\. \(32, 32, 3\)"):
+        data.load("rgb_patches", "test", image_shape=(16, 16, 1))
+    with pytest.raises(ValueError, match=r"`patch_size`.*\[2, 300\]"):
+        data.rgb_patches("validation", patch_size=301)
 
 
 def write_cifar10(folder, archive=True, broken=None):
