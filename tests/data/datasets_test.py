@@ -1,11 +1,11 @@
 import hashlib
 import importlib
-import os
 
 import numpy as np
 import pytest
 
 from kerpix import data
+from kerpix.testing.dataset_files import write_cifar10
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -202,46 +202,6 @@ def test_rgb_patches_are_colour_and_split_by_source_image():
         data.load("rgb_patches", "test", image_shape=(16, 16, 1))
     with pytest.raises(ValueError, match=r"`patch_size`.*\[2, 300\]"):
         data.rgb_patches("validation", patch_size=301)
-
-
-def write_cifar10(folder, archive=True, broken=None):
-    """Tiny CIFAR-10 files in the official python format: 2 images per
-    training batch, 3 in the test batch; pixel values encode (image,
-    channel) so the layout can be checked. `broken`: a batch to corrupt."""
-    import io
-    import pickle
-    import tarfile
-
-    batches = {f"data_batch_{k}": 2 for k in range(1, 6)}
-    batches["test_batch"] = 3
-    contents, start = {}, 0
-    for batch, count in batches.items():
-        data = np.zeros((count, 3, 32, 32), np.uint8)
-        for n in range(count):
-            for channel in range(3):
-                data[n, channel] = 10 * (start + n) + channel
-        entry = {
-            b"data": data.reshape(count, 3072),
-            b"labels": [(start + n) % 10 for n in range(count)],
-        }
-        if batch == broken:
-            entry = {b"data": np.zeros((count, 100), np.uint8)}
-        contents[batch] = pickle.dumps(entry)
-        start += count
-    if not archive:
-        os.makedirs(os.path.join(folder, "cifar-10-batches-py"))
-        for batch, payload in contents.items():
-            with open(
-                os.path.join(folder, "cifar-10-batches-py", batch), "wb"
-            ) as f:
-                f.write(payload)
-        return
-    path = os.path.join(folder, "cifar-10-python.tar.gz")
-    with tarfile.open(path, "w:gz") as tar:
-        for batch, payload in contents.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{batch}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
 
 
 @pytest.mark.parametrize("archive", [True, False])
