@@ -38,6 +38,10 @@ PRESETS = {
     ("multi_scale_pixel_rnn", "binarized_mnist"): (
         "binarized_mnist_multi_scale_pixel_rnn"
     ),
+    ("gated_pixelcnn", "rgb_patches"): "rgb_patches_gated_pixel_cnn",
+    ("gated_pixelcnn_logistic", "rgb_patches"): (
+        "rgb_patches_gated_pixel_cnn_logistic"
+    ),
     ("mcgsm", "dead_leaves"): "dead_leaves_mcgsm",
     ("ride", "dead_leaves"): "dead_leaves_ride",
     ("ride_2_layers", "dead_leaves"): "dead_leaves_ride_2_layers",
@@ -86,6 +90,13 @@ def main(argv=None):
     )
     parser.add_argument("--override", action="append", default=[])
     parser.add_argument("--output-dir", default=os.path.join(HERE, "results"))
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also export the trained model (SavedModel and ONNX), reload "
+        "both and record their parity with Keras (log_prob of 8 test "
+        "images; samples on fixed noise) in the JSON",
+    )
     parser.add_argument(
         "--tag",
         default="",
@@ -155,6 +166,7 @@ def main(argv=None):
             os.makedirs(args.samples_dir, exist_ok=True)
             samples = os.path.join(args.samples_dir, f"{name}.png")
             shutil.copy(sample(workdir, verbose=0), samples)
+        exported = export_parity(workdir, config) if args.export else None
     result = {
         "model": args.model,
         "dataset": args.dataset,
@@ -173,6 +185,7 @@ def main(argv=None):
             "nats_per_image": history["val_loss"],
         },
         "samples_png": samples and os.path.relpath(samples, ROOT),
+        "export": exported,
         "epochs_run": metrics["epochs_run"],
         "budget_minutes": args.budget_minutes,
         "hardware": hardware(args.device),
@@ -194,6 +207,58 @@ def main(argv=None):
         f"{result['train_minutes']} min on {result['hardware']} -> {path}"
     )
     return 0
+
+
+def export_parity(workdir, config):
+    """Export the run's model to SavedModel and ONNX, reload both and
+    compare with Keras (`check_saved_model` / `check_onnx`: log_prob of 8
+    test images within tolerance, samples on fixed noise equal, else an
+    error); the max relative log_prob differences and export times."""
+    import time
+
+    from kerpix import data as kdata
+    from kerpix import export
+    from kerpix.training.train import load_model
+
+    model = load_model(workdir)
+    images = kdata.to_numpy(
+        kdata.load(
+            config.data.name,
+            config.data.test_split,
+            data_dir=config.data.data_dir,
+            **in_memory_kwargs(config),
+        ),
+        limit=8,
+    )
+    out = {}
+    for fmt, write, check in (
+        ("saved_model", export.export_saved_model, export.check_saved_model),
+        ("onnx", export.export_onnx, export.check_onnx),
+    ):
+        start = time.time()
+        path = write(model, os.path.join(workdir, fmt))
+        seconds = time.time() - start
+        diff = check(model, path, images)
+        out[fmt] = {
+            "max_relative_log_prob_difference": float(diff),
+            "samples_equal_on_fixed_noise": True,  # check_* raise if not
+            "export_seconds": round(seconds, 1),
+        }
+        print(f"{fmt}: parity with Keras, max relative difference {diff:.2e}")
+    return out
+
+
+def in_memory_kwargs(config):
+    """`kerpix.data.load`'s size arguments of in-memory datasets."""
+    from kerpix import data as kdata
+
+    d = config.data
+    if d.name not in kdata.IN_MEMORY:
+        return {}
+    kwargs = {"image_shape": kdata.image_shape_of(d.name, d.image_shape)}
+    if d.name == "dead_leaves":
+        kwargs["num_grey_levels"] = d.num_grey_levels
+    return kwargs
 
 
 def write_result(path, result):

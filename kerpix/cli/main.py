@@ -1,7 +1,8 @@
-"""`kerpix train | evaluate | sample | export | serve`: a thin CLI over
-the library.
+"""`kerpix presets | train | evaluate | sample | export | serve`: a thin
+CLI over the library.
 
 Examples:
+    kerpix presets
     kerpix train --config=dead_leaves_demo --workdir=saved_models/demo
     kerpix evaluate --workdir=saved_models/demo
     kerpix sample --workdir=saved_models/demo --num-samples=16
@@ -38,11 +39,37 @@ def build_parser():
         metavar="KEY=VALUE",
         help="e.g. training.epochs=2 or model.filters=64 (repeatable)",
     )
+    cluster = train.add_argument_group(
+        "multi-process JAX (training.strategy=data_parallel; the "
+        "KERAS_DISTRIBUTION_* environment variables do the same)"
+    )
+    cluster.add_argument(
+        "--coordinator_address",
+        help="host:port of process 0 (KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+    )
+    cluster.add_argument(
+        "--num_processes",
+        type=int,
+        help="processes in the cluster (KERAS_DISTRIBUTION_NUM_PROCESSES)",
+    )
+    cluster.add_argument(
+        "--process_id",
+        type=int,
+        help="this process, 0 … num_processes-1 "
+        "(KERAS_DISTRIBUTION_PROCESS_ID)",
+    )
     train.add_argument(
         "--restart",
         action="store_true",
         help="discard the backup of an interrupted run in WORKDIR and "
         "train from scratch (default: resume from it)",
+    )
+
+    presets = commands.add_parser(
+        "presets", help="list the built-in training presets"
+    )
+    presets.add_argument(
+        "name", nargs="?", help="print this preset's whole config"
     )
 
     evaluate = commands.add_parser("evaluate", help="test bits/dim of a run")
@@ -141,12 +168,33 @@ def run_train(args):
     from kerpix.training import TrainConfig
     from kerpix.training import train
 
+    for flag, variable in (
+        ("coordinator_address", "KERAS_DISTRIBUTION_JOB_ADDRESSES"),
+        ("num_processes", "KERAS_DISTRIBUTION_NUM_PROCESSES"),
+        ("process_id", "KERAS_DISTRIBUTION_PROCESS_ID"),
+    ):
+        if getattr(args, flag) is not None:
+            os.environ[variable] = str(getattr(args, flag))
     config = TrainConfig.from_file(args.config).override(args.override)
     os.makedirs(args.workdir, exist_ok=True)
     with open(os.path.join(args.workdir, "args.txt"), "w") as f:
         f.write(" ".join(["kerpix"] + sys.argv[1:]) + "\n")
     train(config, args.workdir, verbose=args.verbose, restart=args.restart)
     print(f"Trained model written to {args.workdir}/model.keras")
+    return 0
+
+
+def run_presets(args):
+    import json
+
+    from kerpix.training.config import TrainConfig
+    from kerpix.training.config import describe_presets
+
+    if args.name:
+        print(json.dumps(TrainConfig.from_file(args.name).to_dict(), indent=2))
+        return 0
+    for name, summary in describe_presets().items():
+        print(f"{name}: {summary}" if summary else name)
     return 0
 
 
@@ -292,6 +340,7 @@ def _check_images(model, workdir):
 
 
 COMMANDS = {
+    "presets": run_presets,
     "train": run_train,
     "evaluate": run_evaluate,
     "sample": run_sample,

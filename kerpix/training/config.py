@@ -8,6 +8,7 @@ typo never silently falls back to a default.
 import dataclasses
 import json
 import os
+import re
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
@@ -109,6 +110,8 @@ class TrainConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     sampling: SamplingConfig = dataclasses.field(default_factory=SamplingConfig)
+    # What the preset is and where its numbers come from (paper, hardware).
+    description: str = ""
 
     @classmethod
     def from_dict(cls, config):
@@ -120,6 +123,14 @@ class TrainConfig:
             )
         sections = {}
         for key, value in config.items():
+            if key == "description":
+                if not isinstance(value, str):
+                    raise ValueError(
+                        "Invalid value for config key `description`: "
+                        f"expected a string. Received: {value!r}"
+                    )
+                sections[key] = value
+                continue
             section_cls = _section_types().get(key)
             if section_cls is None:
                 raise ValueError(
@@ -217,8 +228,22 @@ def list_presets():
     )
 
 
+def describe_presets():
+    """`{preset: first sentence of its description}` of every preset."""
+    out = {}
+    for name in list_presets():
+        description = TrainConfig.from_file(name).description
+        # The first sentence ("et al." does not end one).
+        out[name] = re.split(r"(?<!\bal)\.(\s|$)", description)[0]
+    return out
+
+
 def _section_types():
-    return {f.name: f.default_factory for f in dataclasses.fields(TrainConfig)}
+    return {
+        f.name: f.default_factory
+        for f in dataclasses.fields(TrainConfig)
+        if f.name != "description"
+    }
 
 
 def _field_names(cls):
