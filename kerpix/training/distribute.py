@@ -18,7 +18,14 @@ compiles the model inside `strategy.scope()` and feeds global batches of
 - `"auto"`: `"mirrored"` when several GPUs are visible, else `"default"`.
 - On the JAX backend: `"default"`, or `"data_parallel"`/`"auto"`
   (`keras.distribution.DataParallel` over every JAX device when there are
-  several).
+  several). Across processes or hosts, `"data_parallel"` first joins the
+  cluster (`keras.distribution.initialize`, i.e. `jax.distributed`; gloo
+  collectives on CPU) when `KERAS_DISTRIBUTION_NUM_PROCESSES` > 1, with
+  the coordinator's `host:port` in `KERAS_DISTRIBUTION_JOB_ADDRESSES` and
+  this process's index in `KERAS_DISTRIBUTION_PROCESS_ID` (`kerpix train
+  --coordinator_address --num_processes --process_id` set them). Every
+  process builds the same global batches; Keras shards each batch among
+  the processes and `model.fit` runs as on one host (no custom loop).
 """
 
 import contextlib
@@ -31,6 +38,12 @@ from kerpix.metrics import bits_per_dim
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 JAX_STRATEGIES = ("auto", "default", "data_parallel")
+# Keras's own variables for a multi-process JAX cluster.
+PROCESS_ENV = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 
 
 def split_cpu(num_devices):
@@ -142,13 +155,94 @@ def _jax_strategy(name):
             f"expected one of {list(JAX_STRATEGIES)}. Received: "
             f"strategy={name!r}"
         )
+    if name == "data_parallel":
+        join_jax_cluster()
+    elif num_processes() > 1:
+        raise ValueError(
+            "Invalid value for argument `strategy`: "
+            f"KERAS_DISTRIBUTION_NUM_PROCESSES={num_processes()} asks for "
+            "several processes, which only 'data_parallel' trains across. "
+            f"Received: strategy={name!r}"
+        )
     devices = keras.distribution.list_devices()
     return JaxStrategy(devices if name != "default" else devices[:1])
 
 
+def num_processes():
+    """The processes of the JAX cluster `KERAS_DISTRIBUTION_NUM_PROCESSES`
+    asks for (1 when unset); a `ValueError` naming a malformed one."""
+    raw = os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(
+            "Invalid value for KERAS_DISTRIBUTION_NUM_PROCESSES. Expected a "
+            f"positive integer. Received: {raw!r}"
+        )
+    return count
+
+
+def join_jax_cluster():
+    """Join the multi-process JAX cluster of the `PROCESS_ENV` variables
+    (a no-op with one process or when already joined). Must run before
+    JAX computes anything; on CPU the collectives are gloo's."""
+    import jax
+
+    count = num_processes()
+    if count == 1 or jax.distributed.is_initialized():
+        return
+    address = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    index = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID")
+    if not address or index is None or not index.isdigit():
+        raise ValueError(
+            f"Invalid multi-process setup: KERAS_DISTRIBUTION_NUM_PROCESSES="
+            f"{count} also needs KERAS_DISTRIBUTION_JOB_ADDRESSES (the "
+            "coordinator's host:port, e.g. 10.0.0.1:1234) and "
+            "KERAS_DISTRIBUTION_PROCESS_ID (0 … "
+            f"{count - 1}; 0 is the coordinator). Received: {address!r}, "
+            f"{index!r}."
+        )
+    if int(index) >= count:
+        raise ValueError(
+            "Invalid value for KERAS_DISTRIBUTION_PROCESS_ID. Expected 0 … "
+            f"{count - 1}. Received: {index}"
+        )
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        keras.distribution.initialize(
+            job_addresses=address.split(",")[0],
+            num_processes=count,
+            process_id=int(index),
+        )
+    except RuntimeError as error:
+        raise ValueError(
+            "Could not join the JAX cluster: it must be joined before JAX "
+            "computes anything in this process (train in a fresh process). "
+            f"({error})"
+        ) from None
+
+
+def collective_variables():
+    """Whether creating a variable is a collective every process must join
+    (multi-process JAX: replicated variables are checked across processes),
+    so all of them save and load the run's checkpoints."""
+    if keras.backend.backend() != "jax" or num_processes() == 1:
+        return False
+    import jax
+
+    return jax.distributed.is_initialized()
+
+
 def is_chief(strategy=None):
     """Whether this process writes the run's files (multi-worker: task 0
-    of type `chief`, or worker 0 when there is no chief)."""
+    of type `chief`, or worker 0 when there is no chief; multi-process
+    JAX: process 0)."""
+    if keras.backend.backend() == "jax" and num_processes() > 1:
+        import jax
+
+        return jax.process_index() == 0
     config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     task = config.get("task") or {}
     cluster = config.get("cluster") or {}

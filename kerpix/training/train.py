@@ -181,7 +181,10 @@ def _callbacks(config, run, strategy):
     if t.ema_decay:
         # EMA weights for validation, checkpoints and everything after.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    if run.chief:  # workers write no checkpoint
+    # TF workers write no checkpoint. Multi-process JAX: every process
+    # saves (non-chiefs into their temporary folder), since saving and
+    # loading create replicated variables, a collective all must join.
+    if run.chief or distribute.collective_variables():
         callbacks.append(best)
     if t.max_minutes is not None:
         callbacks.append(TimeBudget(t.max_minutes))
@@ -259,11 +262,14 @@ def _finish(config, run, model, data, seconds):
         },
     )
     _write_json(run.dir, RUN_STATE, {"status": "finished"})
-    if not run.chief:
+    if not run.chief and not distribute.collective_variables():
         shutil.rmtree(run.dir, ignore_errors=True)
         return model
     with dtype_policy(config.training.precision):
-        return keras.saving.load_model(run.checkpoint)
+        best_model = keras.saving.load_model(run.checkpoint)
+    if not run.chief:
+        shutil.rmtree(run.dir, ignore_errors=True)
+    return best_model
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 from training_helpers import kerpix_train
+from training_helpers import model_weights
 from training_helpers import read_json
 from training_helpers import subprocess_env
 from training_helpers import write_config
@@ -186,6 +187,97 @@ def test_jax_data_parallel_on_two_host_devices(tmp_path):
     assert versions["backend"] == "jax"
     history = read_json(tmp_path / "run" / "history.json")
     assert history["loss"][-1] < history["loss"][0]
+
+
+@pytest.mark.large
+def test_jax_data_parallel_across_two_processes(tmp_path):
+    """`model.fit` under keras.distribution.DataParallel across two
+    processes on localhost (jax.distributed, gloo): both finish with the
+    same weights, the chief's saved model holds them, one global batch of
+    2 processes × 1 device × 8 images."""
+    pytest.importorskip("jax")
+    config = write_config(
+        tmp_path / "config.json",
+        epochs=2,
+        steps_per_epoch=8,
+        strategy="data_parallel",
+        backup=False,
+    )
+    (port,) = free_ports(1)
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from kerpix.training import TrainConfig, distribute, train
+
+        config, workdir, index, out = sys.argv[1:]
+        model = train(TrainConfig.from_file(config), workdir, verbose=0)
+        assert distribute.is_chief() == (index == "0")
+        np.savez(out, *[np.asarray(w) for w in model.get_weights()])
+        """
+    )
+    processes, outputs = [], []
+    try:
+        for index in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        script,
+                        config,
+                        str(tmp_path / "run"),
+                        str(index),
+                        str(tmp_path / f"weights{index}.npz"),
+                    ],
+                    env=subprocess_env(
+                        KERAS_BACKEND="jax",
+                        KERAS_DISTRIBUTION_JOB_ADDRESSES=f"localhost:{port}",
+                        KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+                        KERAS_DISTRIBUTION_PROCESS_ID=str(index),
+                    ),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+        outputs = [p.communicate(timeout=420)[0] for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, output in zip(processes, outputs):
+        assert p.returncode == 0, output[-3000:]
+    weights = [np.load(tmp_path / f"weights{i}.npz") for i in range(2)]
+    assert len(weights[0].files) > 0
+    for key in weights[0].files:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key])
+    metrics = read_json(tmp_path / "run" / "metrics.json")
+    assert metrics["replicas"] == 2 and metrics["global_batch_size"] == 16
+    history = read_json(tmp_path / "run" / "history.json")
+    assert history["loss"][-1] < history["loss"][0]
+    saved = model_weights(tmp_path / "run")
+    for key, value in zip(weights[0].files, saved):
+        np.testing.assert_allclose(weights[0][key], value, rtol=0, atol=0)
+
+
+def test_jax_cluster_errors(monkeypatch):
+    from kerpix.training import distribute
+
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "two")
+    with pytest.raises(ValueError, match="NUM_PROCESSES.*'two'"):
+        distribute.num_processes()
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.delenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", raising=False)
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "0")
+    pytest.importorskip("jax")
+    with pytest.raises(ValueError, match="JOB_ADDRESSES \\(the coordinator"):
+        distribute.join_jax_cluster()
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "localhost:1")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "2")
+    with pytest.raises(ValueError, match="PROCESS_ID. Expected 0 … 1"):
+        distribute.join_jax_cluster()
 
 
 def test_strategy_errors(monkeypatch):
