@@ -20,6 +20,7 @@ MARKERS = {
 NAMES = {
     "pixelcnn": "PixelCNN",
     "gated_pixelcnn": "Gated PixelCNN",
+    "gated_pixelcnn_logistic": "Gated PixelCNN",
     "row_lstm": "Row LSTM PixelRNN",
     "diagonal_bilstm": "Diagonal BiLSTM PixelRNN",
     "multi_scale_pixel_rnn": "Multi-scale PixelRNN",
@@ -68,6 +69,9 @@ def table():
         if dataset == "dead_leaves":
             h, w, c = data["image_shape"]
             dataset += f" {h}×{w}×{c}, {data['num_grey_levels']} grey levels"
+        elif dataset == "rgb_patches":
+            h, w, c = data["image_shape"] or (32, 32, 3)
+            dataset += f" {h}×{w}×{c}, 256 levels"
         paper = r["paper_nats_per_image"]
         steps = r["config"]["training"].get("steps_per_epoch")
         rounds = (
