@@ -157,6 +157,7 @@ class DensityModel(keras.Model):
         conditional_input=None,
         method="cached",
         verbose="auto",
+        batch_size=None,
     ):
         """Draw integer images `(num_samples, H, W, C)` (NumPy int32).
 
@@ -173,11 +174,16 @@ class DensityModel(keras.Model):
                 `(N, conditional_dims)` of conditional models, one per
                 sample (`num_samples` defaults to their number); `None`
                 for unconditional models.
-            method: `"cached"` (`sample_step`: network work per pixel
-                independent of the image size) or `"naive"` (re-run the
-                whole network for every sub-pixel). Both give the same
-                images for the same noise. Defaults to `"cached"`.
+            method: `"cached"` (`sample_step`: one step of the network
+                per pixel) or `"naive"` (re-run the whole network for every
+                sub-pixel). Both give the same images for the same noise
+                (see the README's sampling section for the logistic
+                mixture's exception). Defaults to `"cached"`.
             verbose: `"auto"`, `0` or `1`: progress bar over rows.
+            batch_size: int or `None`. Images sampled at once; the
+                default (`Sampler.default_batch_size`) is at most 256 and
+                keeps a chunk's sampler state under 1 GiB. Chunks change no
+                image: each depends only on its own noise.
         """
         return self._run_sampler(
             num_samples,
@@ -187,6 +193,7 @@ class DensityModel(keras.Model):
             conditional_input,
             method,
             verbose,
+            batch_size=batch_size,
         )
 
     def complete(
@@ -198,6 +205,7 @@ class DensityModel(keras.Model):
         conditional_input=None,
         method="cached",
         verbose="auto",
+        batch_size=None,
     ):
         """Fill the unknown pixels of `images`, conditioned on the known.
 
@@ -212,8 +220,8 @@ class DensityModel(keras.Model):
                 are ignored.
             mask: boolean `(H, W)` (every image) or `(N, H, W)`: the known
                 pixels.
-            seed, temperature, conditional_input, method, verbose: as in
-                `sample`.
+            seed, temperature, conditional_input, method, verbose,
+                batch_size: as in `sample`.
 
         Returns:
             NumPy int32 `(N, H, W, C)`.
@@ -234,6 +242,7 @@ class DensityModel(keras.Model):
             method,
             verbose,
             known=(images.astype("int32"), mask.astype("int32")),
+            batch_size=batch_size,
         )
 
     def _run_sampler(
@@ -246,6 +255,7 @@ class DensityModel(keras.Model):
         method,
         verbose,
         known=None,
+        batch_size=None,
     ):
         """Check the conditioning and run the sampler of `method` (shared
         by `sample` and `complete`)."""
@@ -271,6 +281,7 @@ class DensityModel(keras.Model):
             conditional_input=conditional_input,
             known=known,
             return_state=True,
+            batch_size=batch_size,
         )
         return self.samples_from_state(images, state)
 

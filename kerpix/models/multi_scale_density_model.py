@@ -262,6 +262,7 @@ class MultiScaleDensityModel(ImageDensityModel):
         method,
         verbose,
         known=None,
+        batch_size=None,
     ):
         sampler = get_sampler(method, temperature=temperature, seed=seed)
         small = conditional_input
@@ -291,6 +292,7 @@ class MultiScaleDensityModel(ImageDensityModel):
                 noise=small_noise,
                 verbose=verbose,
                 known=small_known,
+                batch_size=batch_size,
             )
         elif len(small) != len(noise):
             raise ValueError(
@@ -312,6 +314,7 @@ class MultiScaleDensityModel(ImageDensityModel):
             verbose=verbose,
             conditional_input=small,
             known=(values, keep.astype("int32")),
+            batch_size=batch_size,
         )
 
     def _sub_grid(self, maps):

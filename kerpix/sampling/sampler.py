@@ -4,6 +4,13 @@ import numpy as np
 from kerpix.sampling.row_program import get_program
 from kerpix.utils.validation import validate_uniform
 
+# Images sampled together when `batch_size` is None: at most this many
+# (cached sampling's throughput stops growing by then on the 2-core CPU:
+# `python benchmarks/sampling_speed.py --sweep`), and fewer when one
+# chunk's canvas, noise and sampler state would pass STATE_BYTES.
+DEFAULT_BATCH_SIZE = 256
+STATE_BYTES = 2**30
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class Sampler:
@@ -48,9 +55,17 @@ class Sampler:
         verbose="auto",
         conditional_input=None,
         known=None,
+        batch_size=None,
     ):
         noise = self.make_noise(model, num_samples, noise)
-        return self.fill(model, noise, verbose, conditional_input, known)
+        return self.fill(
+            model,
+            noise,
+            verbose,
+            conditional_input,
+            known,
+            batch_size=batch_size,
+        )
 
     def make_noise(self, model, num_samples=None, noise=None):
         """Validate `noise`, or draw it from `seed` for `num_samples`."""
@@ -91,6 +106,7 @@ class Sampler:
         known=None,
         return_state=False,
         num_rows=None,
+        batch_size=None,
     ):
         """Sample images from `noise` `(N, H*W, noise_dims)`, row by row.
 
@@ -101,8 +117,30 @@ class Sampler:
         `(images, final state)` (e.g. RIDE's continuous values). With
         `num_rows`, only the first `num_rows` rows are filled (the rest of
         the canvas and state stay as initialised): for callers that need
-        no pixel below them.
+        no pixel below them. `batch_size` images are sampled at a time
+        (default: `default_batch_size(model)`); every image depends only on
+        its own noise, so the chunks change nothing but the memory used.
         """
+        if batch_size is None:
+            batch_size = self.default_batch_size(model)
+        elif isinstance(batch_size, bool) or not (
+            isinstance(batch_size, (int, np.integer)) and batch_size >= 1
+        ):
+            raise ValueError(
+                "Invalid value for argument `batch_size`. Expected a "
+                f"positive int or None. Received: batch_size={batch_size!r}"
+            )
+        if noise.shape[0] > batch_size:
+            return self._fill_chunks(
+                model,
+                noise,
+                verbose,
+                conditional_input,
+                known,
+                return_state,
+                num_rows,
+                int(batch_size),
+            )
         height, width, _ = model.image_shape
         if num_rows is not None:
             if isinstance(num_rows, bool) or not (
@@ -144,6 +182,49 @@ class Sampler:
         if return_state:
             return np.asarray(canvas, "int32"), state
         return np.asarray(canvas, "int32")
+
+    def _fill_chunks(
+        self,
+        model,
+        noise,
+        verbose,
+        conditional_input,
+        known,
+        return_state,
+        num_rows,
+        batch_size,
+    ):
+        """`fill` over consecutive chunks of `batch_size` images."""
+        canvases, states = [], []
+        for start in range(0, noise.shape[0], batch_size):
+            part = slice(start, start + batch_size)
+            canvas, state = self.fill(
+                model,
+                noise[part],
+                verbose,
+                None if conditional_input is None else conditional_input[part],
+                None if known is None else (known[0][part], known[1][part]),
+                return_state=True,
+                num_rows=num_rows,
+                batch_size=batch_size,
+            )
+            canvases.append(canvas)
+            states.append(state)
+        canvas = np.concatenate(canvases)
+        if not return_state:
+            return canvas
+        return canvas, tuple(np.concatenate(s) for s in zip(*states))
+
+    def default_batch_size(self, model):
+        """How many images `fill` samples at once by default: at most
+        `DEFAULT_BATCH_SIZE`, fewer when a chunk's canvas, noise and state
+        would pass `STATE_BYTES` (image-sized caches of large images)."""
+        per_image = 4 * int(np.prod(model.image_shape))
+        per_image += 4 * model.num_positions * model.noise_dims
+        for s in self.initial_state(model, 1):
+            s = keras.ops.convert_to_numpy(s)
+            per_image += s.size * s.dtype.itemsize
+        return int(max(1, min(DEFAULT_BATCH_SIZE, STATE_BYTES // per_image)))
 
     def program(self, model, completes=False):
         """The compiled row program of this sampler for `model` (cached)."""

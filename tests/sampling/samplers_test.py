@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,39 @@ def test_method_argument_and_seed():
         r"\['cached', 'naive'\]\. Received: method='fast'",
     ):
         model.sample(1, method="fast")
+
+
+@pytest.mark.parametrize("family", ["pixel_cnn", "row_lstm_pixel_rnn"])
+def test_chunked_sampling_changes_no_image(family, monkeypatch):
+    """`batch_size` splits the batch; each image depends only on its own
+    noise (and known pixels / condition), so chunks give the same images,
+    for sample and complete alike; the default chunk obeys the memory cap."""
+    model = make_model((4, 5, 1), 4, family)
+    whole = model.sample(7, seed=2, verbose=0)
+    np.testing.assert_array_equal(
+        model.sample(7, seed=2, verbose=0, batch_size=3), whole
+    )
+    images = np.random.default_rng(0).integers(0, 4, (5, 4, 5, 1))
+    mask = np.zeros((5, 4, 5), bool)
+    mask[:, :2] = True
+    mask[3, 3, 1] = True
+    np.testing.assert_array_equal(
+        model.complete(images, mask, seed=1, verbose=0, batch_size=2),
+        model.complete(images, mask, seed=1, verbose=0),
+    )
+    sampler = sampling.get_sampler("cached")
+    assert sampler.default_batch_size(model) == 256
+    # A cap of 3 images' worth of canvas, noise and state: chunks of 3.
+    state = sum(np.asarray(s).nbytes for s in sampler.initial_state(model, 1))
+    per_image = 4 * 20 + 4 * model.num_positions * model.noise_dims + state
+    sampler_module = importlib.import_module("kerpix.sampling.sampler")
+    monkeypatch.setattr(sampler_module, "STATE_BYTES", 3 * per_image + 1)
+    assert sampler.default_batch_size(model) == 3
+    np.testing.assert_array_equal(model.sample(7, seed=2, verbose=0), whole)
+    with pytest.raises(
+        ValueError, match="`batch_size`.*Received: batch_size=0"
+    ):
+        model.sample(2, batch_size=0)
 
 
 def test_step_interface_state_and_single_step():
