@@ -151,3 +151,16 @@ def test_class_conditional_mnist_run(tmp_path, shared_data_dir, monkeypatch):
         )
         == 0
     )
+
+
+def test_presets_lists_and_prints(capsys):
+    assert main(["presets"]) == 0
+    listing = capsys.readouterr().out
+    assert "cifar10_gated_pixel_cnn: Gated PixelCNN at the size" in listing
+    assert "dead_leaves_demo: " in listing
+    assert main(["presets", "imagenet32_gated_pixel_cnn"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["data"]["name"] == "pixelrnn_imagenet32"
+    assert "3.83 bits/dim" in config["description"]
+    assert main(["presets", "nope"]) == 2
+    assert "one of the presets" in capsys.readouterr().err

@@ -24,6 +24,7 @@ PAPER_PRESETS = (
     "cifar10_gated_pixel_cnn",
     "cifar10_pixel_cnn_pp",
     "imagenet32_gated_pixel_cnn",
+    "imagenet32_row_lstm",
 )
 
 
