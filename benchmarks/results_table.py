@@ -168,7 +168,14 @@ def sampling_table():
         "loop images/s | cached / naive | cached / keras.io |",
         "|---|---|---|---|---|---|---|",
     ]
+    tfp = {
+        tuple(row["image_shape"]): row
+        for row in r["rows"]
+        if row["family"] == "tfp_pixel_cnn"
+    }
     for row in r["rows"]:
+        if row["family"] == "tfp_pixel_cnn":
+            continue
         h, w, c = row["image_shape"]
         rows.append(
             f"| {row['family']} | {h}×{w}×{c} | "
@@ -177,6 +184,17 @@ def sampling_table():
             f"{row['kerasio_images_per_s']:.3g} | "
             f"{row['cached_over_naive']:.1f}× | "
             f"{row['cached_over_kerasio']:.0f}× |"
+        )
+    for (h, w, c), row in tfp.items():
+        settings = row["tfp"]["settings"]
+        versions = row["tfp"]["versions"]
+        rows.append(
+            f"| TFP `tfd.PixelCNN.sample` (num_filters="
+            f"{settings['num_filters']}, num_resnet={settings['num_resnet']}, "
+            f"num_hierarchies={settings['num_hierarchies']}; TFP "
+            f"{versions['tensorflow_probability']}, own process) | "
+            f"{h}×{w}×{c} | — | {row['tfp_images_per_s']:.3g} (whole "
+            "network per pixel, measured whole) | — | — | — |"
         )
     return "\n".join(rows)
 

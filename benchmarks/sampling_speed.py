@@ -7,15 +7,21 @@ For each family and image size, on the same untrained model and noise:
 - naive: `model.sample(method="naive")`, the whole network per sub-pixel
   (compiled row loops);
 - keras.io: `model.predict(canvas)` per sub-pixel then an inverse-CDF draw,
-  the loop of the keras.io PixelCNN example.
+  the loop of the keras.io PixelCNN example;
+- with `--tfp-python PYTHON` (a virtualenv with TensorFlow Probability and
+  tf-keras; see `tfp_pixelcnn_sampling.py`): TFP's `tfd.PixelCNN.sample`
+  at the same image size, batch and number of filters, run whole in its
+  own process (one row per size, beside the families' rows).
 Slow methods are timed on the first rows / pixels and extrapolated linearly
 (every pixel costs them the same); the table says which. Also checks that
 cached and naive give the same images on the measured rows.
 """
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -135,6 +141,32 @@ def measure(family, size, args):
     }
 
 
+def measure_tfp(python, size, args):
+    """TFP's `tfd.PixelCNN.sample` timed in its own process and venv."""
+    output = subprocess.run(
+        [
+            python,
+            os.path.join(HERE, "tfp_pixelcnn_sampling.py"),
+            f"--size={size}",
+            f"--batch-size={args.batch_size}",
+            f"--num-filters={args.filters}",
+        ],
+        env=dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tfp = json.loads(output.strip().splitlines()[-1])
+    return {
+        "family": "tfp_pixel_cnn",
+        "image_shape": [size, size, 1],
+        "batch_size": args.batch_size,
+        "tfp_images_per_s": args.batch_size / tfp["seconds"],
+        "tfp_seconds": tfp["seconds"],
+        "tfp": tfp,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--families", nargs="+", default=sorted(FAMILIES))
@@ -144,6 +176,12 @@ def main(argv=None):
     parser.add_argument("--num-layers", type=int, default=5)
     parser.add_argument("--naive-rows", type=int, default=4)
     parser.add_argument("--kerasio-pixels", type=int, default=16)
+    parser.add_argument(
+        "--tfp-python",
+        default=None,
+        help="python of a virtualenv with tensorflow-probability and "
+        "tf-keras: also time tfd.PixelCNN.sample (tfp_pixelcnn_sampling.py)",
+    )
     args = parser.parse_args(argv)
 
     rows = []
@@ -164,6 +202,15 @@ def main(argv=None):
                 f"{r['cached_over_kerasio']:>15.0f}x "
                 "   naive/cached differing sub-pixels: "
                 f"{r['naive_vs_cached_differing_subpixels']}",
+                flush=True,
+            )
+    if args.tfp_python:
+        for size in args.sizes:
+            rows.append(measure_tfp(args.tfp_python, size, args))
+            print(
+                f"{'tfp':<10} {size:>4} TFP tfd.PixelCNN.sample: "
+                f"{rows[-1]['tfp_images_per_s']:.4f} images/s "
+                f"({rows[-1]['tfp_seconds']:.1f} s for {args.batch_size})",
                 flush=True,
             )
     result = {

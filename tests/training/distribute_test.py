@@ -115,35 +115,23 @@ def free_ports(count):
             s.close()
 
 
-@pytest.mark.large
-def test_two_workers_on_localhost_train_with_a_custom_loop(tmp_path):
-    config = write_config(
-        tmp_path / "config.json", epochs=3, steps_per_epoch=8, backup=False
-    )
-    workers = [f"localhost:{port}" for port in free_ports(2)]
-    workdir = tmp_path / "run"
-    processes = []
+def run_cluster(commands, timeout=420):
+    """Start one process per `(argv, env)` together (a cluster: each waits
+    for the others), wait under a hard timeout, kill whatever is left, and
+    assert that every process exited 0 (its output's end if not)."""
+    processes, outputs = [], []
     try:
-        for index in range(2):
-            tf_config = {
-                "cluster": {"worker": workers},
-                "task": {"type": "worker", "index": index},
-            }
+        for argv, env in commands:
             processes.append(
                 subprocess.Popen(
-                    kerpix_train(
-                        config,
-                        workdir,
-                        "--override",
-                        "training.strategy=multi_worker",
-                    ),
-                    env=subprocess_env(TF_CONFIG=json.dumps(tf_config)),
+                    argv,
+                    env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,
                 )
             )
-        outputs = [p.communicate(timeout=420)[0] for p in processes]
+        outputs = [p.communicate(timeout=timeout)[0] for p in processes]
     finally:
         for p in processes:
             if p.poll() is None:
@@ -151,6 +139,33 @@ def test_two_workers_on_localhost_train_with_a_custom_loop(tmp_path):
                 p.wait()
     for p, output in zip(processes, outputs):
         assert p.returncode == 0, output[-3000:]
+
+
+@pytest.mark.large
+def test_two_workers_on_localhost_train_with_a_custom_loop(tmp_path):
+    config = write_config(
+        tmp_path / "config.json", epochs=3, steps_per_epoch=8, backup=False
+    )
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    workdir = tmp_path / "run"
+    commands = []
+    for index in range(2):
+        tf_config = {
+            "cluster": {"worker": workers},
+            "task": {"type": "worker", "index": index},
+        }
+        commands.append(
+            (
+                kerpix_train(
+                    config,
+                    workdir,
+                    "--override",
+                    "training.strategy=multi_worker",
+                ),
+                subprocess_env(TF_CONFIG=json.dumps(tf_config)),
+            )
+        )
+    run_cluster(commands)
     metrics = read_json(workdir / "metrics.json")
     assert metrics["replicas"] == 2 and metrics["global_batch_size"] == 16
     history = read_json(workdir / "history.json")
@@ -216,39 +231,28 @@ def test_jax_data_parallel_across_two_processes(tmp_path):
         np.savez(out, *[np.asarray(w) for w in model.get_weights()])
         """
     )
-    processes, outputs = [], []
-    try:
-        for index in range(2):
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-c",
-                        script,
-                        config,
-                        str(tmp_path / "run"),
-                        str(index),
-                        str(tmp_path / f"weights{index}.npz"),
-                    ],
-                    env=subprocess_env(
-                        KERAS_BACKEND="jax",
-                        KERAS_DISTRIBUTION_JOB_ADDRESSES=f"localhost:{port}",
-                        KERAS_DISTRIBUTION_NUM_PROCESSES="2",
-                        KERAS_DISTRIBUTION_PROCESS_ID=str(index),
-                    ),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
+    run_cluster(
+        [
+            (
+                [
+                    sys.executable,
+                    "-c",
+                    script,
+                    config,
+                    str(tmp_path / "run"),
+                    str(index),
+                    str(tmp_path / f"weights{index}.npz"),
+                ],
+                subprocess_env(
+                    KERAS_BACKEND="jax",
+                    KERAS_DISTRIBUTION_JOB_ADDRESSES=f"localhost:{port}",
+                    KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+                    KERAS_DISTRIBUTION_PROCESS_ID=str(index),
+                ),
             )
-        outputs = [p.communicate(timeout=420)[0] for p in processes]
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    for p, output in zip(processes, outputs):
-        assert p.returncode == 0, output[-3000:]
+            for index in range(2)
+        ]
+    )
     weights = [np.load(tmp_path / f"weights{i}.npz") for i in range(2)]
     assert len(weights[0].files) > 0
     for key in weights[0].files:
