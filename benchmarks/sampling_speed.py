@@ -182,6 +182,14 @@ def main(argv=None):
         help="python of a virtualenv with tensorflow-probability and "
         "tf-keras: also time tfd.PixelCNN.sample (tfp_pixelcnn_sampling.py)",
     )
+    parser.add_argument(
+        "--tfp-sizes",
+        nargs="+",
+        type=int,
+        default=[28],
+        help="image sizes for TFP (it runs its whole network per pixel and "
+        "is timed whole: minutes at 28x28, hours at 64x64 on 2 cores)",
+    )
     args = parser.parse_args(argv)
 
     rows = []
@@ -205,7 +213,7 @@ def main(argv=None):
                 flush=True,
             )
     if args.tfp_python:
-        for size in args.sizes:
+        for size in args.tfp_sizes:
             rows.append(measure_tfp(args.tfp_python, size, args))
             print(
                 f"{'tfp':<10} {size:>4} TFP tfd.PixelCNN.sample: "
