@@ -187,8 +187,8 @@ def main(argv=None):
         nargs="+",
         type=int,
         default=[28],
-        help="image sizes for TFP (it runs its whole network per pixel and "
-        "is timed whole: minutes at 28x28, hours at 64x64 on 2 cores)",
+        help="image sizes for TFP (it runs its whole network per pixel, so "
+        "its time grows with pixels × image area, and it is timed whole)",
     )
     args = parser.parse_args(argv)
 
