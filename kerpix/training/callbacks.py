@@ -14,13 +14,18 @@ from kerpix.utils.validation import validate_positive_int
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training after the epoch during which `minutes` ran out.
+    """Stop training when `minutes` of wall-clock time have run out: after
+    the batch that used them up (`per_batch=True`; Keras then still
+    validates the partial epoch and runs the epoch-end callbacks, so the
+    best checkpoint sees it), or after the epoch (`per_batch=False`: for
+    several processes, which must all stop at the same step).
 
     Args:
         minutes: float. Wall-clock training budget.
+        per_batch: bool. Check after every batch. Defaults to `True`.
     """
 
-    def __init__(self, minutes):
+    def __init__(self, minutes, per_batch=True):
         super().__init__()
         if minutes is not None and minutes <= 0:
             raise ValueError(
@@ -28,14 +33,22 @@ class TimeBudget(keras.callbacks.Callback):
                 f"number of minutes or None. Received: minutes={minutes!r}"
             )
         self.minutes = minutes
+        self.per_batch = per_batch
         self.start = None
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _check(self):
         if time.monotonic() - self.start > self.minutes * 60:
             self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.per_batch:
+            self._check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check()
 
 
 class HistoryLogger(keras.callbacks.Callback):

@@ -73,7 +73,8 @@ class TrainingConfig:
     steps_per_epoch: int = None
     # XLA compilation; off by default (slower than graph mode on CPU).
     jit_compile: bool = False
-    # Optional wall-clock budget: stop after the epoch that exceeds it.
+    # Optional wall-clock budget: stop after the batch that exceeds it
+    # (after the epoch with several processes or workers).
     max_minutes: float = None
     # Stop when validation bits/dim has not improved for this many epochs.
     early_stopping_patience: int = None

@@ -187,7 +187,11 @@ def _callbacks(config, run, strategy):
     if run.chief or distribute.collective_variables():
         callbacks.append(best)
     if t.max_minutes is not None:
-        callbacks.append(TimeBudget(t.max_minutes))
+        # Several processes must stop at the same step: at an epoch's end.
+        alone = distribute.num_processes() == 1 and not (
+            distribute.uses_custom_loop(strategy)
+        )
+        callbacks.append(TimeBudget(t.max_minutes, per_batch=alone))
     if t.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
