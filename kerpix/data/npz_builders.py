@@ -16,7 +16,10 @@ import tarfile
 import numpy as np
 import tensorflow_datasets as tfds
 
-from kerpix.data import downsampled_imagenet
+from kerpix.data.downsampled_imagenet import BUILDERS as IMAGENET_BUILDERS
+from kerpix.data.downsampled_imagenet import file_names as imagenet_files
+from kerpix.data.downsampled_imagenet import source_paths as imagenet_paths
+from kerpix.data.downsampled_imagenet import validate_files
 
 # Dataset name -> the local file its builder reads (or, for CIFAR-10, the
 # official archive or the folder it extracts to, whichever is there).
@@ -34,8 +37,8 @@ CIFAR10_BATCHES = {
 
 def file_names(name):
     """The accepted file (or folder) names of dataset `name`."""
-    if name in downsampled_imagenet.BUILDERS:
-        return downsampled_imagenet.file_names(name)
+    if name in IMAGENET_BUILDERS:
+        return imagenet_files(name)
     names = FILES[name]
     return (names,) if isinstance(names, str) else names
 
@@ -52,8 +55,8 @@ def source_path(name, data_dir):
 def source_paths(name, data_dir):
     """Every file `name` reads from `data_dir`; a `ValueError` naming the
     data folder and the missing file (and where to get it)."""
-    if name in downsampled_imagenet.BUILDERS:
-        return downsampled_imagenet.source_paths(name, data_dir)
+    if name in IMAGENET_BUILDERS:
+        return imagenet_paths(name, data_dir)
     path = source_path(name, data_dir)
     if path is None:
         filename = " or ".join(repr(f) for f in file_names(name))
@@ -236,7 +239,7 @@ BUILDERS = {
     "mnist": KerpixMnist,
     "binarized_mnist": KerpixBinarizedMnist,
     "cifar10": KerpixCifar10,
-    **downsampled_imagenet.BUILDERS,
+    **IMAGENET_BUILDERS,
 }
 
 
@@ -255,8 +258,8 @@ def make_builder(name, data_dir):
     if name == "cifar10":
         for split in CIFAR10_BATCHES:
             read_cifar10(sources[0], split)
-    if name in downsampled_imagenet.BUILDERS:
-        downsampled_imagenet.validate_files(name, data_dir)
+    if name in IMAGENET_BUILDERS:
+        validate_files(name, data_dir)
     stats = [(p, os.stat(p)) for p in sources]
     key = hashlib.md5(
         ";".join(f"{p}:{s.st_size}:{s.st_mtime_ns}" for p, s in stats).encode()
