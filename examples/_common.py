@@ -25,8 +25,8 @@ def binarized_mnist_with_labels(split, data_dir=None, limit=None):
 
 
 def train_for(model, x, y=None, minutes=4.0, learning_rate=2e-3, **fit_kwargs):
-    """Compile with Adam and fit for a wall-clock budget (checked at the end
-    of each epoch); return the training minutes."""
+    """Compile with Adam and fit for a wall-clock budget (checked after
+    every batch); return the training minutes."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     start = time.monotonic()
     model.fit(
