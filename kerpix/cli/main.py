@@ -291,6 +291,11 @@ def run_serve(args):
             args.model_name, args.model_base_path
         )
     stop = threading.Event()
+    # SIGTERM (docker stop, kill) and Ctrl-C: finish the requests in
+    # flight, close the ports, exit 0. Installed before the "Serving"
+    # lines, so a signal sent as soon as they appear is handled.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     closers = []
     if args.rest_api_port >= 0:
         server = make_server(
@@ -318,10 +323,6 @@ def run_serve(args):
         closers.append(
             repository.start_polling(args.file_system_poll_wait_seconds).set
         )
-    # SIGTERM (docker stop, kill) and Ctrl-C: finish the requests in
-    # flight, close the ports, exit 0.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     stop.wait()
     for close in reversed(closers):
         close()

@@ -35,7 +35,7 @@ def test_overrides_parse_json_values():
         (
             {"trainig": {}},
             r"Unknown config key `trainig`\. Known sections: \['model', "
-            r"'data', 'training', 'sampling'\]\.",
+            r"'data', 'training', 'sampling', 'description'\]\.",
         ),
         (
             {"training": {"epoch": 3}},
