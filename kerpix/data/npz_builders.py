@@ -254,12 +254,6 @@ def cache_dir():
 def make_builder(name, data_dir):
     """A prepared builder for dataset `name` reading from `data_dir`."""
     sources = [os.path.abspath(p) for p in source_paths(name, data_dir)]
-    # Fail before tfds wraps the error.
-    if name == "cifar10":
-        for split in CIFAR10_BATCHES:
-            read_cifar10(sources[0], split)
-    if name in IMAGENET_BUILDERS:
-        validate_files(name, data_dir)
     stats = [(p, os.stat(p)) for p in sources]
     key = hashlib.md5(
         ";".join(f"{p}:{s.st_size}:{s.st_mtime_ns}" for p, s in stats).encode()
@@ -267,6 +261,14 @@ def make_builder(name, data_dir):
     builder = BUILDERS[name](
         data_dir=os.path.join(cache_dir(), "tensorflow_datasets", key)
     )
+    if builder.is_prepared():  # these very files (key) were read already
+        return builder
+    # A malformed file fails here, naming itself, before tfds wraps it.
+    if name == "cifar10":
+        for split in CIFAR10_BATCHES:
+            read_cifar10(sources[0], split)
+    if name in IMAGENET_BUILDERS:
+        validate_files(name, data_dir)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(
             manual_dir=data_dir, try_download_gcs=False
