@@ -167,12 +167,10 @@ def main(argv=None):
 def run_train(args):
     from kerpix.training import TrainConfig
     from kerpix.training import train
+    from kerpix.training.distribute import PROCESS_ENV
 
-    for flag, variable in (
-        ("coordinator_address", "KERAS_DISTRIBUTION_JOB_ADDRESSES"),
-        ("num_processes", "KERAS_DISTRIBUTION_NUM_PROCESSES"),
-        ("process_id", "KERAS_DISTRIBUTION_PROCESS_ID"),
-    ):
+    flags = ("coordinator_address", "num_processes", "process_id")
+    for flag, variable in zip(flags, PROCESS_ENV):
         if getattr(args, flag) is not None:
             os.environ[variable] = str(getattr(args, flag))
     config = TrainConfig.from_file(args.config).override(args.override)
