@@ -2,7 +2,7 @@
 preset builds at full size, and trains for one step on tiny files in its
 dataset's official format at the preset's depth, kernels, head, data and
 optimizer but 1/8 of its width (CPU smoke tests: at full width one step of
-the 184M-parameter Gated PixelCNN took 4 minutes and 22 GB here; the real
+the 184M-parameter Gated PixelCNN took 4 minutes and 21.5 GiB here; the real
 runs need the real files and GPUs)."""
 
 import numpy as np
