@@ -6,8 +6,8 @@ from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
 from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import ring_slot
 from kerpix.ops.pixels import update_pixel
-from kerpix.ops.pixels import update_row
 from kerpix.utils.validation import validate_color_multiple
 
 
@@ -190,34 +190,34 @@ class DiagonalBiLSTM(keras.layers.Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     # === Step-wise computation, for cached sampling ===
-    # Caches: the layer's input, then h and c of each direction with one
-    # zero row on top; the left-to-right maps also get a zero column on
-    # the left (entry (r, s) is pixel (r - 1, s - 1)), the right-to-left
-    # ones on the right (entry (r, s) is pixel (r - 1, s)).
+    # Caches, none of them as tall as the image: the layer's input along the
+    # current row (`MaskedConv2D.initial_cache`); h of the left-to-right
+    # direction for the current row and the one above (row `r` in slot
+    # `r % 2`, `kerpix.ops.pixels.ring_slot`), c for the current row, both
+    # with a zero column on the left (column `s + 1` is pixel `s`); and h
+    # of the right-to-left direction along the last finished row.
 
-    cache_size = 5
+    cache_size = 4
 
-    def initial_cache(self, batch_size, height, width, input_channels):
+    def initial_cache(self, batch_size, width):
         dtype = self.compute_dtype
-        states = (batch_size, height + 1, width + 1, self.units)
+        units = self.units
         return (
-            ops.zeros((batch_size, height, width, input_channels), dtype),
-            ops.zeros(states, dtype),
-            ops.zeros(states, dtype),
-            ops.zeros(states, dtype),
-            ops.zeros(states, dtype),
+            self.input_to_state.initial_cache(batch_size, width),
+            ops.zeros((batch_size, 2, width + 1, units), dtype),
+            ops.zeros((batch_size, 1, width + 1, units), dtype),
+            ops.zeros((batch_size, width, units), dtype),
         )
 
     def reverse_row(self, cache, r, bias_row=None):
         """The right-to-left states along row `r` (complete in the input
         cache), right to left; to be called before row `r + 1`.
         `bias_row`: that row of the `bias` map `(N, W, 8h)`, if any."""
-        inputs, h_left, c_left, h_right, c_right = cache
+        inputs, h_left, c_left, h_above = cache
         above, beside = self._kernels(True)
-        z_row = self.reverse_input_to_state(ops.take(inputs, r, axis=1))
+        z_row = self.reverse_input_to_state(inputs[:, 0])
         if bias_row is not None:
             z_row = z_row + ops.split(ops.cast(bias_row, z_row.dtype), 2, -1)[1]
-        h_above = ops.take(h_right, r, axis=1)  # row r - 1
         h = ops.zeros_like(h_above[:, 0])
 
         def cell(carry, inputs):  # right to left along the row
@@ -227,35 +227,34 @@ class DiagonalBiLSTM(keras.layers.Layer):
             h, c = self._cell(z, c)
             return (h, c), (h, c)
 
-        _, (hs, cs) = loops.scan(
+        _, (hs, _) = loops.scan(
             cell,
             (h, h),
             (ops.moveaxis(z_row, 1, 0), ops.moveaxis(h_above, 1, 0)),
             reverse=True,
         )
-        h_right = update_row(h_right, r + 1, 0, ops.moveaxis(hs, 0, 1))
-        c_right = update_row(c_right, r + 1, 0, ops.moveaxis(cs, 0, 1))
-        return inputs, h_left, c_left, h_right, c_right
+        return inputs, h_left, c_left, ops.moveaxis(hs, 0, 1)
 
     def step(self, cache, x, i, j, bias=None):
         """Output `(N, h)` at `(i, j)` from the input there (and the `bias`
         there, `(N, 8h)`, if any); the reverse states of row `i - 1` must
         be in the cache (`reverse_row`)."""
-        inputs, h_left, c_left, h_right, c_right = cache
-        inputs = update_pixel(inputs, i, j, x)
+        inputs, h_left, c_left, h_right = cache
+        inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
         above, beside = self._kernels(False)
+        current = ring_slot(i, 2)
         z = (
             self.input_to_state.call_pointwise(x)
-            + ops.matmul(read_pixel(h_left, i, j + 1), above)
-            + ops.matmul(read_pixel(h_left, i + 1, j), beside)
+            + ops.matmul(read_pixel(h_left, ring_slot(i - 1, 2), j + 1), above)
+            + ops.matmul(read_pixel(h_left, current, j), beside)
         )
         if bias is not None:
             z = z + ops.split(ops.cast(bias, z.dtype), 2, -1)[0]
-        h, c = self._cell(z, read_pixel(c_left, i + 1, j))
-        h_left = update_pixel(h_left, i + 1, j + 1, h)
-        c_left = update_pixel(c_left, i + 1, j + 1, c)
-        output = h + read_pixel(h_right, i, j)
-        return output, (inputs, h_left, c_left, h_right, c_right)
+        h, c = self._cell(z, read_pixel(c_left, 0, j))
+        h_left = update_pixel(h_left, current, j + 1, h)
+        c_left = update_pixel(c_left, 0, j + 1, c)
+        output = h + ops.take(h_right, j, axis=1)
+        return output, (inputs, h_left, c_left, h_right)
 
     def get_config(self):
         config = super().get_config()

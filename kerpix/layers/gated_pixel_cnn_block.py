@@ -4,7 +4,6 @@ from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.masked_conv2d import pointwise
-from kerpix.ops.pixels import update_pixel
 from kerpix.ops.shifts import down_shift
 
 
@@ -212,8 +211,9 @@ class GatedPixelCNNBlock(keras.layers.Layer):
     def vertical_row(self, v_cache, r, conditional=None):
         """`(v_pre, v')` along row `r`, `(N, W, 2F)` and `(N, W, F)`.
 
-        `v_cache` is the vertical input zero-padded by the vertical
-        kernel's `padding_size`, complete up to row `r`; `conditional` is
+        `v_cache` is the vertical convolution's row ring buffer of its
+        input (`MaskedConv2D.initial_cache`), complete up to row `r`;
+        `conditional` is
         a vector `(N, D)` or row `r` of the conditioning map `(N, W, D)`.
         """
         v_pre = self.vertical.call_at_row(v_cache, r)
@@ -224,13 +224,12 @@ class GatedPixelCNNBlock(keras.layers.Layer):
     def horizontal_step(self, h_row, h_in, link_in, j, conditional=None):
         """`(h', h_row)` at column `j` of the current row.
 
-        `h_row` `(N, 1, W + 2*pad, C)` caches the horizontal input of the
-        current row (padded); `h_in` `(N, C)` is the input at `j` and
+        `h_row` is the horizontal convolution's ring buffer (one row: the
+        current one, padded); `h_in` `(N, C)` is the input at `j` and
         `link_in` `(N, 2F)` the vertical pre-activation one row up;
         `conditional` `(N, D)` is the vector, or the map at `(i, j)`.
         """
-        pad = self.horizontal.padding_size[1]
-        h_row = update_pixel(h_row, 0, j + pad, h_in)
+        h_row = self.horizontal.cache_pixel(h_row, 0, j, h_in)
         h_pre = self.horizontal.call_at_pixel(h_row, 0, j)
         h_pre = h_pre + pointwise(self.link, link_in)
         if self.conditional_dims:

@@ -4,6 +4,10 @@ from keras import ops
 from kerpix.ops.causal_masks import MASK_TYPES
 from kerpix.ops.causal_masks import _normalize_kernel_size
 from kerpix.ops.causal_masks import causal_mask
+from kerpix.ops.pixels import ring_slot
+from kerpix.ops.pixels import ring_window
+from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_row
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -121,62 +125,71 @@ class MaskedConv2D(keras.layers.Conv2D):
         return super().convolution_op(inputs, kernel * mask)
 
     # === Step-wise (one pixel) computation, for cached sampling ===
+    # A step keeps the layer's input in a row ring buffer (`initial_cache`):
+    # the `cache_rows` rows a kernel reads (the centre row and those above;
+    # the mask zeroes the rest), image row `r` in slot `r % cache_rows`,
+    # zero-padded by `padding_size[1]` columns on each side. Its size, and
+    # the work of a step, do not depend on the image height.
 
     @property
     def padding_size(self):
-        """`(ph, pw)`: padding of the input map `call_at_pixel` reads."""
+        """`(ph, pw)`: rows above and columns beside the centre the kernel
+        reaches (what "same" padding adds)."""
         kh, kw = self.kernel_size
         dh, dw = self.dilation_rate
         return (kh // 2 * dh, kw // 2 * dw)
 
-    def call_at_pixel(self, padded_inputs, i, j):
+    @property
+    def cache_rows(self):
+        """Rows of the input a step reads: the centre row and those above."""
+        return self.padding_size[0] + 1
+
+    def initial_cache(self, batch_size, width):
+        """Zero ring buffer of the input, `(N, cache_rows, W + 2*pw, C)`."""
+        pw = self.padding_size[1]
+        return ops.zeros(
+            (batch_size, self.cache_rows, width + 2 * pw, self.kernel.shape[2]),
+            self.compute_dtype,
+        )
+
+    def cache_pixel(self, cache, i, j, values):
+        """`cache` with the input at pixel `(i, j)` set to `values` `(N, C)`."""
+        slot = ring_slot(i, self.cache_rows)
+        return update_pixel(cache, slot, j + self.padding_size[1], values)
+
+    def cache_row(self, cache, r, values):
+        """`cache` with row `r` of the input set to `values` `(N, W, C)`."""
+        slot = ring_slot(r, self.cache_rows)
+        return update_row(cache, slot, self.padding_size[1], values)
+
+    def call_at_pixel(self, cache, i, j):
         """Output at pixel `(i, j)` only, `(N, filters)`.
 
-        `padded_inputs` is the layer's input map zero-padded by
-        `padding_size` on each side (what "same" padding sees); only rows
-        up to the centre are read, since the mask zeroes the rest. `i` and
-        `j` may be traced scalars.
+        `cache` (see `initial_cache`) holds the input up to `(i, j)`; `i`
+        and `j` may be traced scalars.
         """
         kh, kw = self.kernel_size
         dh, dw = self.dilation_rate
-        rows = kh // 2 + 1  # rows below the centre are masked out
-        padded_inputs = ops.cast(padded_inputs, self.compute_dtype)
-        batch = ops.shape(padded_inputs)[0]
+        cache = ops.cast(cache, self.compute_dtype)
+        batch = ops.shape(cache)[0]
         patch = ops.slice(
-            padded_inputs,
-            (0, i, j, 0),
-            (
-                batch,
-                (rows - 1) * dh + 1,
-                (kw - 1) * dw + 1,
-                padded_inputs.shape[-1],
-            ),
+            cache,
+            (0, 0, j, 0),
+            (batch, self.cache_rows, (kw - 1) * dw + 1, cache.shape[-1]),
         )
-        patch = patch[:, ::dh, ::dw, :]
-        kernel = self._masked_kernel()[:rows]
+        patch = ring_window(patch, i)[:, ::dh, ::dw, :]
+        kernel = self._masked_kernel()[: kh // 2 + 1]
         outputs = ops.einsum("nhwc,hwcd->nd", patch, kernel)
         return self._finish_pixel(outputs)
 
-    def call_at_row(self, padded_inputs, r):
-        """Output along row `r` only, `(N, W, filters)`.
-
-        Like `call_at_pixel` for a whole row at once (the Gated PixelCNN
-        vertical stack computes a row when the row above is complete).
-        """
+    def call_at_row(self, cache, r):
+        """Output along row `r` only, `(N, W, filters)`, once the row is
+        complete in `cache` (the Gated PixelCNN vertical stack)."""
         kh, kw = self.kernel_size
-        dh, _ = self.dilation_rate
-        rows = kh // 2 + 1
-        padded_inputs = ops.cast(padded_inputs, self.compute_dtype)
-        batch = ops.shape(padded_inputs)[0]
-        band = ops.slice(
-            padded_inputs,
-            (0, r, 0, 0),
-            (batch, (rows - 1) * dh + 1) + tuple(padded_inputs.shape[2:]),
-        )
-        band = band[:, ::dh]
-        kernel = self._masked_kernel()[:rows]
-        dw = self.dilation_rate[1]
-        width = padded_inputs.shape[2] - (kw - 1) * dw
+        dh, dw = self.dilation_rate
+        band = ring_window(ops.cast(cache, self.compute_dtype), r)[:, ::dh]
+        kernel = self._masked_kernel()[: kh // 2 + 1]
+        width = cache.shape[2] - (kw - 1) * dw
         # A sum of einsums rather than a convolution: the step runs inside
         # a graph conditional, where tf2onnx loses the shape a Conv needs.
         outputs = 0

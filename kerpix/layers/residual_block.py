@@ -2,7 +2,6 @@ import keras
 from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
-from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -79,13 +78,11 @@ class ResidualBlock(keras.layers.Layer):
 
     # === Step-wise (one pixel) computation, for cached sampling ===
 
-    def initial_cache(self, batch_size, height, width):
-        """Zero padded cache of the middle convolution's input map."""
-        ph, pw = self.spatial.padding_size
-        return ops.zeros(
-            (batch_size, height + 2 * ph, width + 2 * pw, self.filters // 2),
-            self.compute_dtype,
-        )
+    def initial_cache(self, batch_size, width):
+        """Zero row ring buffer of the middle convolution's input (see
+        `MaskedConv2D.initial_cache`): its size does not depend on the
+        image height."""
+        return self.spatial.initial_cache(batch_size, width)
 
     def step(self, cache, inputs, i, j):
         """Block output at pixel `(i, j)` from its input there, `(N, F)`.
@@ -94,10 +91,9 @@ class ResidualBlock(keras.layers.Layer):
         middle convolution's causal window from it. Returns
         `(outputs, cache)`.
         """
-        ph, pw = self.spatial.padding_size
         reduced = self.reduce.call_pointwise(keras.activations.relu(inputs))
         reduced = keras.activations.relu(reduced)
-        cache = update_pixel(cache, i + ph, j + pw, reduced)
+        cache = self.spatial.cache_pixel(cache, i, j, reduced)
         x = self.spatial.call_at_pixel(cache, i, j)
         x = self.expand.call_pointwise(keras.activations.relu(x))
         return inputs + x, cache

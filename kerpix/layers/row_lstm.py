@@ -5,6 +5,7 @@ from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
 from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import ring_slot
 from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_color_multiple
 
@@ -141,19 +142,17 @@ class RowLSTM(keras.layers.Layer):
 
     cache_size = 3
 
-    def initial_cache(self, batch_size, height, width, input_channels):
-        """Zero caches: the padded input, `h` with a zero row above the
-        image and padded columns, and `c` with a zero row above."""
+    def initial_cache(self, batch_size, width):
+        """Zero caches whose size does not depend on the image height: the
+        input's current row (`MaskedConv2D.initial_cache`), and `h` (with
+        padded columns) and `c` of the current row and the one above, row
+        `r` in slot `r % 2` (`kerpix.ops.pixels.ring_slot`)."""
         pad = self.kernel_size // 2
         dtype = self.compute_dtype
         return (
-            ops.zeros(
-                (batch_size, height, width + 2 * pad, input_channels), dtype
-            ),
-            ops.zeros(
-                (batch_size, height + 1, width + 2 * pad, self.units), dtype
-            ),
-            ops.zeros((batch_size, height + 1, width, self.units), dtype),
+            self.input_to_state.initial_cache(batch_size, width),
+            ops.zeros((batch_size, 2, width + 2 * pad, self.units), dtype),
+            ops.zeros((batch_size, 2, width, self.units), dtype),
         )
 
     def step(self, cache, x, i, j, bias=None):
@@ -163,21 +162,21 @@ class RowLSTM(keras.layers.Layer):
         Returns `(h, cache)`; the row above must be complete in the cache.
         """
         inputs, h_cache, c_cache = cache
-        pad = self.kernel_size // 2
-        inputs = update_pixel(inputs, i, j + pad, x)
+        inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
         z = self.input_to_state.call_at_pixel(inputs, i, j)
         if bias is not None:
             z = z + ops.cast(bias, z.dtype)
         batch = ops.shape(h_cache)[0]
-        # Row i of the caches holds row i - 1 of the image.
+        above = ring_slot(i - 1, 2)  # row -1 is the zero slot 1
         window = ops.slice(
-            h_cache, (0, i, j, 0), (batch, 1, self.kernel_size, self.units)
+            h_cache, (0, above, j, 0), (batch, 1, self.kernel_size, self.units)
         )
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
         z = z + ops.einsum("nku,kud->nd", window[:, 0], kernel)
-        h, c = self._cell(z, read_pixel(c_cache, i, j))
-        h_cache = update_pixel(h_cache, i + 1, j + pad, h)
-        c_cache = update_pixel(c_cache, i + 1, j, c)
+        h, c = self._cell(z, read_pixel(c_cache, above, j))
+        pad = self.kernel_size // 2
+        h_cache = update_pixel(h_cache, ring_slot(i, 2), j + pad, h)
+        c_cache = update_pixel(c_cache, ring_slot(i, 2), j, c)
         return h, (inputs, h_cache, c_cache)
 
     def get_config(self):

@@ -3,6 +3,7 @@ import numpy as np
 from keras import ops
 
 from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import ring_slot
 from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_positive_int
 
@@ -141,11 +142,13 @@ class SpatialLSTM(keras.layers.Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     # === Step-wise computation, for cached sampling ===
-    # Caches: h and c with a zero row on top and a zero column on the left
-    # (entry (r, s) is pixel (r - 1, s - 1)).
+    # Caches: h and c of the current row and the one above (row `r` in slot
+    # `r % 2`, `kerpix.ops.pixels.ring_slot`; row -1 is the zero slot 1),
+    # with a zero column on the left (column `s + 1` is pixel `s`): their
+    # size does not depend on the image height.
 
-    def initial_cache(self, batch_size, height, width):
-        shape = (batch_size, height + 1, width + 1, self.units)
+    def initial_cache(self, batch_size, width):
+        shape = (batch_size, 2, width + 1, self.units)
         dtype = self.compute_dtype
         return ops.zeros(shape, dtype), ops.zeros(shape, dtype)
 
@@ -153,6 +156,7 @@ class SpatialLSTM(keras.layers.Layer):
         """Hidden state `(N, h)` at `(i, j)` from the input there `(N, D)`;
         returns `(h, cache)`."""
         h_cache, c_cache = cache
+        above, current = ring_slot(i - 1, 2), ring_slot(i, 2)
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
         z = (
             ops.matmul(x, ops.cast(self.input_kernel, self.compute_dtype))
@@ -160,8 +164,8 @@ class SpatialLSTM(keras.layers.Layer):
             + ops.matmul(
                 ops.concatenate(
                     [
-                        read_pixel(h_cache, i, j + 1),
-                        read_pixel(h_cache, i + 1, j),
+                        read_pixel(h_cache, above, j + 1),
+                        read_pixel(h_cache, current, j),
                     ],
                     -1,
                 ),
@@ -169,10 +173,12 @@ class SpatialLSTM(keras.layers.Layer):
             )
         )
         h, c = self.cell(
-            z, read_pixel(c_cache, i + 1, j), read_pixel(c_cache, i, j + 1)
+            z,
+            read_pixel(c_cache, current, j),
+            read_pixel(c_cache, above, j + 1),
         )
-        h_cache = update_pixel(h_cache, i + 1, j + 1, h)
-        c_cache = update_pixel(c_cache, i + 1, j + 1, c)
+        h_cache = update_pixel(h_cache, current, j + 1, h)
+        c_cache = update_pixel(c_cache, current, j + 1, c)
         return h, (h_cache, c_cache)
 
     def get_config(self):

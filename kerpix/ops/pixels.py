@@ -47,3 +47,30 @@ def keep_known(drawn, known):
     values, keep = known
     keep = ops.cast(keep, drawn.dtype)[:, None]
     return drawn * (1 - keep) + ops.cast(values, drawn.dtype) * keep
+
+
+# === Row ring buffers ===
+# A sampling step reads a few rows of a map: the current one and some
+# above. A ring buffer keeps only those `rows` rows, image row `r` in slot
+# `r % rows`, so a step's reads and writes cost the same for any image
+# height (and nothing is shifted: a row's slot is overwritten pixel by
+# pixel as the row is filled; stale pixels to the right of the current one
+# sit where causal kernels have zero weight).
+
+
+def ring_slot(r, rows):
+    """The slot of image row `r` (a traced scalar or int, may be -1) in a
+    ring buffer of `rows` rows."""
+    return ops.mod(ops.cast(r, "int32"), rows)
+
+
+def ring_window(ring, i):
+    """The rows of `ring` `(N, rows, ...)` in image order, oldest first,
+    when `i` is the newest row: rows `i - rows + 1 .. i`."""
+    rows = ring.shape[1]
+    if rows == 1:
+        return ring
+    order = ring_slot(
+        ops.cast(i, "int32") + 1 + ops.arange(rows, dtype="int32"), rows
+    )
+    return ops.take(ring, order, axis=1)

@@ -36,22 +36,17 @@ def test_step_matches_the_full_block():
     v = rng.normal(size=(2, 4, 5, 6)).astype("float32")
     h = rng.normal(size=(2, 4, 5, 6)).astype("float32")
     v_full, h_full = (keras.ops.convert_to_numpy(t) for t in block((v, h)))
-    ph, pw = block.vertical.padding_size
-    v_cache = np.pad(v, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
-    hw = block.horizontal.padding_size[1]
+    # Row ring buffers, as the backbone's step keeps them: the vertical
+    # input's last rows, the horizontal input's current row.
+    v_cache = block.vertical.initial_cache(2, 5)
+    v_pre_above = np.zeros((2, 5, 12), "float32")
     for i in range(4):
-        v_pre_above = (
-            np.zeros((2, 5, 12), "float32")
-            if i == 0
-            else keras.ops.convert_to_numpy(
-                block.vertical_row(v_cache, i - 1)[0]
-            )
-        )
-        _, v_row = block.vertical_row(v_cache, i)
+        v_cache = block.vertical.cache_row(v_cache, i, v[:, i])
+        v_pre, v_row = block.vertical_row(v_cache, i)
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(v_row), v_full[:, i], atol=1e-5
         )
-        h_row = np.zeros((2, 1, 5 + 2 * hw, 6), "float32")
+        h_row = block.horizontal.initial_cache(2, 5)
         for j in range(5):
             out, h_row = block.horizontal_step(
                 h_row, h[:, i, j], v_pre_above[:, j], j
@@ -59,6 +54,7 @@ def test_step_matches_the_full_block():
             np.testing.assert_allclose(
                 keras.ops.convert_to_numpy(out), h_full[:, i, j], atol=1e-5
             )
+        v_pre_above = keras.ops.convert_to_numpy(v_pre)
 
 
 def test_serialization_and_bad_arguments():

@@ -140,12 +140,24 @@ def test_call_at_pixel_equals_the_full_convolution(dilation, colors):
     )
     x = np.random.default_rng(0).normal(size=(2, 5, 6, colors))
     full = keras.ops.convert_to_numpy(layer(x))
-    ph, pw = layer.padding_size
-    padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    cache = layer.initial_cache(2, 6)
+    # The ring holds the centre row and those above: 2 rows (3 with
+    # dilation 2), however tall the image.
+    assert tuple(cache.shape) == (2, 1 + dilation, 6 + 4 * dilation, colors)
     for i in range(5):
-        for j in range(6):
-            got = keras.ops.convert_to_numpy(layer.call_at_pixel(padded, i, j))
+        for j in range(6):  # raster order; stale rows stay in the ring
+            cache = layer.cache_pixel(cache, i, j, x[:, i, j])
+            got = keras.ops.convert_to_numpy(layer.call_at_pixel(cache, i, j))
             np.testing.assert_allclose(got, full[:, i, j], atol=1e-5)
+        row = keras.ops.convert_to_numpy(layer.call_at_row(cache, i))
+        np.testing.assert_allclose(row, full[:, i], atol=1e-5)
+    # Writing a whole row lands where pixel writes do.
+    by_row = layer.initial_cache(2, 6)
+    for i in range(5):
+        by_row = layer.cache_row(by_row, i, x[:, i])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(by_row), keras.ops.convert_to_numpy(cache)
+    )
 
 
 def test_call_pointwise_equals_a_1x1_convolution():

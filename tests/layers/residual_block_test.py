@@ -51,7 +51,7 @@ def test_step_in_raster_order_equals_the_full_block():
     block = ResidualBlock(filters=6, num_color_channels=3)
     x = np.random.default_rng(0).normal(size=(2, 4, 5, 6)).astype("float32")
     full = keras.ops.convert_to_numpy(block(x))
-    cache = block.initial_cache(2, 4, 5)
+    cache = block.initial_cache(2, 5)  # two rows of a 3×3 kernel
     for i in range(4):
         for j in range(5):
             y, cache = block.step(cache, x[:, i, j], i, j)

@@ -164,9 +164,13 @@ def test_chunked_sampling_changes_no_image(family, monkeypatch):
 def test_step_interface_state_and_single_step():
     model = make_model((4, 5, 3), 4)
     state = model.initial_state(2)
-    # Padded input image + one cache per residual block, all zeros.
+    # Row ring buffers of the input image (the 7×7 first layer reads the
+    # centre row and 3 above, columns padded by 3) and of each residual
+    # block, all zeros: their height does not depend on the image's.
     assert len(state) == 3
-    assert tuple(state[0].shape) == (2, 4 + 6, 5 + 6, 3)
+    assert tuple(state[0].shape) == (2, 4, 5 + 6, 3)
+    tall = make_model((40, 5, 3), 4).initial_state(2)
+    assert [s.shape for s in tall] == [s.shape for s in state]
     assert all(not np.asarray(s).any() for s in state)
     canvas = np.zeros((2, 4, 5, 3), "int32")
     noise = np.full((2, 3), 0.5, "float32")

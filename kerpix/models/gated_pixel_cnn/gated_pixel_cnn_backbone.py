@@ -6,8 +6,6 @@ from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
 from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import update_pixel
-from kerpix.ops.pixels import update_row
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -151,29 +149,19 @@ class GatedPixelCNNBackbone(Backbone):
         self.conditioning_upsamplings = conditioning_upsamplings
 
     # === Step interface (see `Backbone`) ===
-    # State: the padded image, then per block the padded vertical input
-    # (blocks >= 1), the current row of its horizontal input, and the
-    # vertical pre-activation of the row above (for the v→h link); last,
-    # with spatial conditioning, the map s = m(h), computed at pixel 0.
+    # State: per block the row ring buffer of its vertical input (the image
+    # for block 0; see `MaskedConv2D.initial_cache`), that of its
+    # horizontal input (the current row), and the vertical pre-activation
+    # of the row above (for the v→h link); last, with spatial
+    # conditioning, the map s = m(h), computed at pixel 0 and only read.
 
     def initial_state(self, batch_size):
-        height, width, channels = self.image_shape
+        height, width, _ = self.image_shape
         dtype = self.compute_dtype
         state = []
-        for k, block in enumerate(self.blocks):
-            # Block 0 reads the image; later blocks the previous block.
-            inputs = channels if k == 0 else self.filters
-            ph, pw = block.vertical.padding_size
-            hw = block.horizontal.padding_size[1]
-            state.append(
-                ops.zeros(
-                    (batch_size, height + 2 * ph, width + 2 * pw, inputs),
-                    dtype,
-                )
-            )
-            state.append(
-                ops.zeros((batch_size, 1, width + 2 * hw, inputs), dtype)
-            )
+        for block in self.blocks:
+            state.append(block.vertical.initial_cache(batch_size, width))
+            state.append(block.horizontal.initial_cache(batch_size, width))
             state.append(
                 ops.zeros((batch_size, width, 2 * self.filters), dtype)
             )
@@ -222,11 +210,9 @@ class GatedPixelCNNBackbone(Backbone):
         # sub-pixel of their own colour group, so the last pass made them
         # final.
         first = self.blocks[0]
-        ph, pw = first.vertical.padding_size
         state = list(state)
-        state[0] = update_pixel(state[0], i + ph, j + pw, pixel)
-        hw = first.horizontal.padding_size[1]
-        state[1] = update_pixel(state[1], 0, j + hw, pixel)
+        state[0] = first.vertical.cache_pixel(state[0], i, j, pixel)
+        state[1] = first.horizontal.cache_pixel(state[1], i, j, pixel)
         return tuple(state)
 
     def _vertical_rows(self, state, r, conditional_input=None):
@@ -237,9 +223,8 @@ class GatedPixelCNNBackbone(Backbone):
             v_pre, v_out = block.vertical_row(state[3 * k], r, condition)
             state[3 * k + 2] = v_pre
             if k + 1 < len(self.blocks):
-                ph, pw = self.blocks[k + 1].vertical.padding_size
-                state[3 * (k + 1)] = update_row(
-                    state[3 * (k + 1)], r + ph, pw, v_out
+                state[3 * (k + 1)] = self.blocks[k + 1].vertical.cache_row(
+                    state[3 * (k + 1)], r, v_out
                 )
         return state
 

@@ -1,10 +1,8 @@
 import keras
-from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
-from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -122,16 +120,11 @@ class PixelCNNBackbone(Backbone):
     # === Step interface (see `Backbone`) ===
 
     def initial_state(self, batch_size):
-        """Zero caches: the padded input image and each block's middle map."""
-        height, width, channels = self.image_shape
-        ph, pw = self.first.padding_size
-        image = ops.zeros(
-            (batch_size, height + 2 * ph, width + 2 * pw, channels),
-            self.compute_dtype,
-        )
-        return (image,) + tuple(
-            block.initial_cache(batch_size, height, width)
-            for block in self.blocks
+        """Zero row ring buffers: of the input image (the first layer's
+        rows) and of each block's middle map."""
+        width = self.image_shape[1]
+        return (self.first.initial_cache(batch_size, width),) + tuple(
+            block.initial_cache(batch_size, width) for block in self.blocks
         )
 
     def step(self, state, pixel, i, j, conditional_input=None):
@@ -148,8 +141,7 @@ class PixelCNNBackbone(Backbone):
         # Hidden caches at (i, j) are final after the last colour pass (they
         # never see the sub-pixel of their own group); only the input image
         # needs the completed pixel.
-        ph, pw = self.first.padding_size
-        image = update_pixel(state[0], i + ph, j + pw, pixel)
+        image = self.first.cache_pixel(state[0], i, j, pixel)
         return (image,) + tuple(state[1:])
 
     def get_config(self):

@@ -9,7 +9,6 @@ from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
 from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -170,25 +169,17 @@ class PixelRNNBackbone(Backbone):
             self.conditional_dims = math.prod(conditional_shape)
 
     # === Step interface (see `Backbone`) ===
-    # State: the padded image, then each LSTM's caches (`cache_size`
-    # tensors: its input and its h and c maps, see the layer); last, when
-    # conditional, every layer's bias map, computed at pixel 0.
+    # State: the row ring buffer of the image (the first layer's input, see
+    # `MaskedConv2D.initial_cache`), then each LSTM's caches (`cache_size`
+    # tensors, none as tall as the image; see the layer); last, when
+    # conditional, every layer's bias map, computed at pixel 0 and only
+    # read.
 
     def initial_state(self, batch_size):
-        height, width, channels = self.image_shape
-        ph, pw = self.first.padding_size
-        state = [
-            keras.ops.zeros(
-                (batch_size, height + 2 * ph, width + 2 * pw, channels),
-                self.compute_dtype,
-            )
-        ]
+        height, width, _ = self.image_shape
+        state = [self.first.initial_cache(batch_size, width)]
         for lstm_layer in self.lstms:
-            state.extend(
-                lstm_layer.initial_cache(
-                    batch_size, height, width, 2 * self.units
-                )
-            )
+            state.extend(lstm_layer.initial_cache(batch_size, width))
         if self.conditional_shape is not None:
             size = sum(lstm_layer.bias_size for lstm_layer in self.lstms)
             state.append(
@@ -270,8 +261,7 @@ class PixelRNNBackbone(Backbone):
         # The LSTM caches at (i, j) are final after the last colour pass
         # (no feature sees the sub-pixel of its own group): only the image
         # needs the completed pixel.
-        ph, pw = self.first.padding_size
-        image = update_pixel(state[0], i + ph, j + pw, pixel)
+        image = self.first.cache_pixel(state[0], i, j, pixel)
         return (image,) + tuple(state[1:])
 
     def get_config(self):

@@ -107,7 +107,7 @@ class RIDEBackbone(keras.Model):
         )
         state = [z_map]
         for lstm in self.lstms:
-            state.extend(lstm.initial_cache(batch_size, height, width))
+            state.extend(lstm.initial_cache(batch_size, width))
         return tuple(state)
 
     def neighbors(self, state, i, j):
