@@ -1,5 +1,4 @@
 import keras
-from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 
