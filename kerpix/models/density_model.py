@@ -12,6 +12,7 @@ from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
 from kerpix.models.inputs import validate_mask
+from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_images
@@ -28,10 +29,11 @@ class DensityModel(keras.Model):
       log-likelihoods), and `image_nll(images, outputs)`: the `(N,)`
       negative log-likelihoods in nats from those outputs;
     - `compute_log_prob(inputs)`: graph-safe `(N,)` log-likelihoods;
-    - the step interface of sampling: `initial_state(batch_size)`,
-      `sample_step(canvas, state, position, noise, temperature,
-      conditional_input, known)`, over `num_positions` steps each taking
-      `noise_dims` uniforms.
+    - the step interface of sampling: `initial_state(batch_size)` and
+      `pixel_step(state, position, noise, temperature, conditional_input,
+      known) -> (values, state)`, over `num_positions` steps each taking
+      `noise_dims` uniforms; `sample_step` (what exporters trace) writes
+      the values into a canvas.
 
     This class turns those into the public API: `log_prob`, `sample`,
     `complete`, `fit`/`evaluate` on the NLL with a bits/dim metric,
@@ -91,6 +93,47 @@ class DensityModel(keras.Model):
     def num_positions(self):
         """Sampling steps per image (one per pixel in raster order)."""
         return self.image_shape[0] * self.image_shape[1]
+
+    def sample_step(
+        self,
+        canvas,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """`pixel_step`, its values written into `canvas` `(N, H, W, C)` at
+        `position` (raster index `i*W + j`, may be a traced scalar): the
+        one step the exported `sample_step` endpoints and `sample` loops
+        run. Returns `(canvas, state)`."""
+        values, state = self.pixel_step(
+            state, position, noise, temperature, conditional_input, known
+        )
+        position = ops.cast(position, "int32")
+        width = self.image_shape[1]
+        canvas = update_pixel(
+            canvas, position // width, position % width, values
+        )
+        return canvas, state
+
+    def pixel_step(
+        self,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """Draw pixel `position` from the sampling `state`: returns its
+        values `(N, C)` (integers) and the updated state. Families
+        implement it; its work must not grow with the image."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement pixel_step(state, "
+            "position, noise, temperature, conditional_input, known)"
+        )
 
     def validate_exportable(self):
         """Raise `ValueError` if the exported signatures cannot express

@@ -8,8 +8,6 @@ from kerpix.models.inputs import IMAGES
 from kerpix.models.inputs import split_inputs
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.ops.pixels import keep_known
-from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import update_pixel
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -174,9 +172,8 @@ class ImageDensityModel(DensityModel):
         """
         return tuple(self.backbone.initial_state(batch_size))
 
-    def sample_step(
+    def pixel_step(
         self,
-        canvas,
         state,
         position,
         noise,
@@ -184,26 +181,27 @@ class ImageDensityModel(DensityModel):
         conditional_input=None,
         known=None,
     ):
-        """Fill pixel `position` (raster index `i*W + j`) of `canvas`.
+        """Draw pixel `position` (raster index `i*W + j`): its values
+        `(N, C)` and the updated state.
 
         Every colour of the pixel is drawn in R→G→B order by inverse CDF of
-        `noise` `(N, noise_dims)`; the backbone's caches make the work per
-        pixel independent of the image size. `position` may be a traced
-        scalar (graph loops, SavedModel, ONNX). `known`, for completion, is
-        `(values (N, C), keep (N,))`: where `keep` is 1 the pixel takes
-        `values` instead of a draw (and the caches see them).
-
-        Returns:
-            `(canvas, state)`, updated.
+        `noise` `(N, noise_dims)`; the backbone's caches (row ring buffers
+        and recurrent states) make the work per pixel independent of the
+        image size. `position` may be a traced scalar (graph loops,
+        SavedModel, ONNX). `known`, for completion, is `(values (N, C),
+        keep (N,))`: where `keep` is 1 the pixel takes `values` instead of
+        a draw (and the caches see them).
         """
-        width = self.image_shape[1]
+        width, channels = self.image_shape[1:]
         head = self.head
         condition = None
         if self.conditional_dims:
             condition = self.encode_conditional(conditional_input)
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
-        values = read_pixel(canvas, i, j)
+        # Sub-pixels not drawn yet hold zeros: no feature of a colour group
+        # reads them.
+        values = ops.zeros((ops.shape(noise)[0], channels), "int32")
         pixel_noise = noise[:, None, None, :]
         for c in range(self.passes_per_pixel):
             pixel = self.preprocessor(values)
@@ -217,12 +215,11 @@ class ImageDensityModel(DensityModel):
                 drawn = keep_known(drawn, known)
             if self.passes_per_pixel > 1:
                 # Only colour c is final in pass c.
-                onehot = ops.one_hot(c, values.shape[-1], dtype=values.dtype)
+                onehot = ops.one_hot(c, channels, dtype=values.dtype)
                 drawn = values * (1 - onehot) + drawn * onehot
             values = drawn
         state = self.backbone.commit(new_state, self.preprocessor(values), i, j)
-        canvas = update_pixel(canvas, i, j, values)
-        return canvas, state
+        return values, state
 
     @property
     def noise_dims(self):

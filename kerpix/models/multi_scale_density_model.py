@@ -6,6 +6,7 @@ from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.inputs import reject_conditional
 from kerpix.models.inputs import split_inputs
 from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_images
@@ -198,16 +199,15 @@ class MultiScaleDensityModel(ImageDensityModel):
         full_state = tuple(state[1 + small_size :])
 
         def full_stage(position, small, known):
-            new_canvas, new_state = ImageDensityModel.sample_step(
-                self,
-                canvas,
-                full_state,
-                position,
-                noise,
-                temperature,
-                small,
-                known,
+            position = ops.cast(position, "int32")
+            values, new_state = ImageDensityModel.pixel_step(
+                self, full_state, position, noise, temperature, small, known
             )
+            i, j = (
+                position // self.image_shape[1],
+                position % self.image_shape[1],
+            )
+            new_canvas = update_pixel(canvas, i, j, values)
             return new_canvas, (small_canvas,) + small_state + new_state
 
         if conditional_input is not None:
@@ -251,6 +251,38 @@ class MultiScaleDensityModel(ImageDensityModel):
 
         state = tuple(map(pick, small_states, rest_states))
         return pick(small_canvas_out, rest_canvas), state
+
+    def pixel_step(
+        self,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """The full image's step at pixel `position` given the small
+        images (`conditional_input`), as `sample` and `complete` run it
+        after sampling the small image; the staged state's small-image
+        part passes through."""
+        if conditional_input is None:
+            raise ValueError(
+                "Invalid value for argument `conditional_input`. "
+                "MultiScaleDensityModel.pixel_step samples the full image "
+                "given the small one: pass the small images (or use "
+                "sample_step, which runs both stages)."
+            )
+        small = tuple(state[: 1 + self.small_state_size])
+        values, full_state = ImageDensityModel.pixel_step(
+            self,
+            tuple(state[1 + self.small_state_size :]),
+            position,
+            noise,
+            temperature,
+            conditional_input,
+            known,
+        )
+        return values, small + tuple(full_state)
 
     def _run_sampler(
         self,

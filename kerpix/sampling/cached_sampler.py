@@ -5,10 +5,10 @@ from kerpix.sampling.sampler import Sampler
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class CachedSampler(Sampler):
-    """Fast sampler: one `model.sample_step` per pixel.
+    """Fast sampler: one `model.pixel_step` per pixel.
 
-    The backbone keeps per-layer caches (convolutional families) or
-    recurrent states, so the network work per pixel does not grow with
+    The backbone keeps row ring buffers (the rows each layer's kernel
+    reads) and recurrent states, so the work per pixel does not grow with
     the image (Ramachandran et al., 2017, "Fast Generation for
     Convolutional Autoregressive Models"). It gives exactly the images of
     `RasterSampler` for the same noise.
@@ -16,6 +16,8 @@ class CachedSampler(Sampler):
     Args:
         temperature: float >= 0. Defaults to `1.0`.
         seed: int or `None`.
+        jit_compile: bool. Compile the sampling program with XLA on the
+            TensorFlow backend (always on JAX). Defaults to `True`.
 
     Example:
 
@@ -35,7 +37,6 @@ class CachedSampler(Sampler):
     def fill_pixel(
         self,
         model,
-        canvas,
         state,
         noise,
         i,
@@ -43,11 +44,9 @@ class CachedSampler(Sampler):
         conditional_input=None,
         known=None,
     ):
-        position = i * model.image_shape[1] + j
-        return model.sample_step(
-            canvas,
+        return model.pixel_step(
             state,
-            position,
+            i * model.image_shape[1] + j,
             noise,
             self.temperature,
             conditional_input=conditional_input,

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from kerpix.ops.pixels import keep_known
+from kerpix.ops.pixels import read_pixel
 from kerpix.sampling.sampler import Sampler
 
 
@@ -20,6 +21,10 @@ class RasterSampler(Sampler):
     Args:
         temperature: float >= 0. Defaults to `1.0`.
         seed: int or `None`.
+        jit_compile: bool. Defaults to `False`: the reference sampler is
+            compiled as a plain graph (XLA compiles its whole network
+            inside the loops, slow to build for a sampler used to check
+            others).
 
     Example:
 
@@ -30,10 +35,16 @@ class RasterSampler(Sampler):
     (3, 4, 4, 1)
     """
 
+    def __init__(self, temperature=1.0, seed=None, jit_compile=False):
+        super().__init__(temperature, seed, jit_compile)
+
+    def initial_state(self, model, batch_size):
+        """The canvas the network is re-run on."""
+        return (ops.zeros((batch_size,) + model.image_shape, "int32"),)
+
     def fill_pixel(
         self,
         model,
-        canvas,
         state,
         noise,
         i,
@@ -42,6 +53,7 @@ class RasterSampler(Sampler):
         known=None,
     ):
         head = model.head
+        (canvas,) = state
         batch = ops.shape(canvas)[0]
         pixel_noise = noise[:, None, None, :]
         passes = model.passes_per_pixel
@@ -65,4 +77,4 @@ class RasterSampler(Sampler):
                 (0, i, j, c if passes > 1 else 0),
                 ops.cast(values, canvas.dtype),
             )
-        return canvas, state
+        return read_pixel(canvas, i, j), (canvas,)

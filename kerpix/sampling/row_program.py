@@ -2,67 +2,89 @@ import weakref
 
 import keras
 from keras import ops
+from keras.backend import backend
 
-# Compiled programs per (model, sampler kind, temperature), dropped with the
-# model.
+from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_row
+
+# Compiled programs per (model, sampler kind, temperature, rows per call),
+# dropped with the model.
 _PROGRAMS = weakref.WeakKeyDictionary()
 
 
 class RowProgram(keras.Model):
-    """Fills one image row per call, compiled by Keras's predict function.
+    """Fills `num_rows` image rows per call, compiled by Keras's predict
+    function.
 
     Keras compiles `predict_step` for the active backend (`tf.function`,
-    `jax.jit`, ...), so the per-pixel loop over a row runs as one compiled
-    `fori_loop` on every backend without this module importing any of
-    them. Rows are driven from Python to show a progress bar.
+    `jax.jit`, ...), so the loops over rows and over the pixels of a row
+    run as one compiled program (nested `fori_loop`s) on every backend
+    without this module importing any of them. With `num_rows` the image
+    height, one call samples a whole batch of images; `Sampler.fill` asks
+    for fewer rows per call only to update a progress bar between calls.
+    Pixels go into a row buffer and rows into the output, so no step
+    writes an image-sized tensor.
 
     Args:
-        model: the `ImageDensityModel`.
-        fill_pixel: `fill_pixel(model, canvas, state, noise, i, j,
-            conditional_input, known)` -> `(canvas, state)`, with `noise`
-            the pixel's `(N, noise_dims)`.
+        model: the density model.
+        fill_pixel: `fill_pixel(model, state, noise, i, j,
+            conditional_input, known)` -> `(values (N, C), state)`, with
+            `noise` the pixel's `(N, noise_dims)`.
+        num_rows: int. Rows filled per call.
+        jit_compile: bool. Compile with XLA (the JAX backend always does).
     """
 
-    def __init__(self, model, fill_pixel):
+    def __init__(self, model, fill_pixel, num_rows, jit_compile=True):
         super().__init__()
         self.density_model = model
         self.fill_pixel = fill_pixel
+        self.num_rows = num_rows
         self.built = True
+        self.compile(jit_compile=jit_compile or backend() == "jax")
 
     def call(self, inputs):
-        canvas, noise, row = inputs["canvas"], inputs["noise"], inputs["row"]
+        noise = inputs["noise"]
         state = tuple(inputs["state"])
         conditional_input = inputs.get("conditional_input")
-        i = ops.cast(row[0], "int32")
+        start = ops.cast(inputs["row"][0], "int32")
+        width, channels = self.density_model.image_shape[1:]
+        batch = ops.shape(noise)[0]
 
-        def body(j, carry):
-            canvas, state = carry
-            pixel_noise = ops.take(noise, j, axis=1)
-            known = None
-            if "known" in inputs:  # completion: this row's known pixels
-                known = (
-                    ops.take(inputs["known"], j, axis=1),
-                    ops.take(inputs["keep"], j, axis=1),
+        def fill_row(r, carry):
+            rows, state = carry
+
+            def fill(j, carry):
+                row, state = carry
+                pixel_noise = ops.take(noise, r * width + j, axis=1)
+                known = None
+                if "known" in inputs:  # completion: this pixel's values
+                    known = (
+                        ops.take(ops.take(inputs["known"], r, axis=1), j, 1),
+                        ops.take(ops.take(inputs["keep"], r, axis=1), j, 1),
+                    )
+                values, state = self.fill_pixel(
+                    self.density_model,
+                    state,
+                    pixel_noise,
+                    start + r,
+                    j,
+                    conditional_input,
+                    known,
                 )
-            return self.fill_pixel(
-                self.density_model,
-                canvas,
-                state,
-                pixel_noise,
-                i,
-                j,
-                conditional_input,
-                known,
-            )
+                return update_pixel(row, 0, j, values), state
 
-        canvas, state = ops.fori_loop(
-            0, self.density_model.image_shape[1], body, (canvas, state)
-        )
-        return {"canvas": canvas, "state": state}
+            row = ops.zeros((batch, 1, width, channels), "int32")
+            row, state = ops.fori_loop(0, width, fill, (row, state))
+            return update_row(rows, r, 0, row[:, 0]), state
+
+        rows = ops.zeros((batch, self.num_rows, width, channels), "int32")
+        rows, state = ops.fori_loop(0, self.num_rows, fill_row, (rows, state))
+        return {"rows": rows, "state": state}
 
 
-def get_program(model, key, fill_pixel):
+def get_program(model, key, fill_pixel, num_rows, jit_compile=True):
     programs = _PROGRAMS.setdefault(model, {})
+    key = key + (num_rows, jit_compile)
     if key not in programs:
-        programs[key] = RowProgram(model, fill_pixel)
+        programs[key] = RowProgram(model, fill_pixel, num_rows, jit_compile)
     return programs[key]

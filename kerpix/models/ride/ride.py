@@ -9,7 +9,6 @@ from kerpix.models.density_model import DensityModel
 from kerpix.models.ride import ensemble
 from kerpix.models.ride import inpainting
 from kerpix.models.ride.ride_backbone import RIDEBackbone
-from kerpix.ops.pixels import update_pixel
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_dequantization_noise
 from kerpix.utils.validation import validate_image_shape
@@ -216,9 +215,8 @@ class RIDE(DensityModel):
     def initial_state(self, batch_size):
         return self.backbone.initial_state(batch_size)
 
-    def sample_step(
+    def pixel_step(
         self,
-        canvas,
         state,
         position,
         noise,
@@ -229,9 +227,11 @@ class RIDE(DensityModel):
         """Draw pixel `position` (raster index) from `p(y_ij | h_ij)`.
 
         The value `y` stays in the state (later pixels are conditioned on
-        it); the canvas gets the level `floor(y * num_levels)`, clipped
-        to the levels. `known` `(values (N, 1), keep (N,))`: kept pixels
-        enter as their bin centre.
+        it); the returned `(N, 1)` values are the level
+        `floor(y * num_levels)`, clipped to the levels (zeros for a float
+        model: its values are read from the state). `known`
+        `(values (N, 1), keep (N,))`: kept pixels enter as their bin
+        centre.
         """
         width = self.image_shape[1]
         position = ops.cast(position, "int32")
@@ -248,12 +248,10 @@ class RIDE(DensityModel):
             y = y * (1 - keep) + centre * keep
             z = self.normalize(y)
         state = self.backbone.commit(state, z[:, None], i, j)
-        if self.num_levels is not None:
-            level = ops.clip(
-                ops.floor(y * self.num_levels), 0, self.num_levels - 1
-            )
-            canvas = update_pixel(canvas, i, j, level[:, None])
-        return canvas, state
+        if self.num_levels is None:
+            return ops.zeros((ops.shape(y)[0], 1), "int32"), state
+        level = ops.clip(ops.floor(y * self.num_levels), 0, self.num_levels - 1)
+        return ops.cast(level[:, None], "int32"), state
 
     def samples_from_state(self, images, state):
         """Integer models return the levels; float models the values."""
