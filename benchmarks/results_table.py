@@ -157,22 +157,33 @@ def sampling_table():
     with open(path) as f:
         r = json.load(f)
     model = ", ".join(f"{k}={v}" for k, v in sorted(r["model"].items()))
+    measured = [row for row in r["rows"] if "naive_measured_rows" in row]
+    naive_rows = measured[0]["naive_measured_rows"] if measured else "—"
+    kerasio = next(
+        (
+            row["kerasio_measured_pixels"]
+            for row in r["rows"]
+            if "kerasio_measured_pixels" in row
+        ),
+        "—",
+    )
     rows = [
         f"Command: `{r['command']}` ({r['hardware']}, {r['backend']} "
-        f"backend, untrained {model}, batch of "
-        f"{r['rows'][0]['batch_size']}; naive timed on "
-        f"{r['rows'][0]['naive_measured_rows']} rows and keras.io on "
-        f"{r['rows'][0]['kerasio_measured_pixels']} pixels, extrapolated).",
+        f"backend, untrained {model}; PixelRNNs with units = filters / 2, "
+        "RIDE at its paper size; batch of "
+        f"{r['rows'][0]['batch_size']}; cached timed whole, naive on "
+        f"{naive_rows} rows and keras.io on {kerasio} sub-pixels, "
+        "extrapolated; — where not run).",
         "",
-        "| family | image | cached images/s | naive images/s | keras.io "
-        "loop images/s | cached / naive | cached / keras.io |",
-        "|---|---|---|---|---|---|---|",
+        "| family | image | cached images/s | cached ms/pixel | per pixel vs "
+        "smallest image | XLA vs plain graph | naive images/s | cached / "
+        "naive | keras.io loop images/s | cached / keras.io |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    tfp = {
-        tuple(row["image_shape"]): row
-        for row in r["rows"]
-        if row["family"] == "tfp_pixel_cnn"
-    }
+
+    def cell(row, key, fmt):
+        return format(row[key], fmt) if key in row else "—"
+
     for row in r["rows"]:
         if row["family"] == "tfp_pixel_cnn":
             continue
@@ -180,21 +191,31 @@ def sampling_table():
         rows.append(
             f"| {row['family']} | {h}×{w}×{c} | "
             f"{row['cached_images_per_s']:.3g} | "
-            f"{row['naive_images_per_s']:.3g} | "
-            f"{row['kerasio_images_per_s']:.3g} | "
-            f"{row['cached_over_naive']:.1f}× | "
-            f"{row['cached_over_kerasio']:.0f}× |"
+            f"{row['cached_ms_per_pixel']:.3f} | "
+            f"{row['ms_per_pixel_over_smallest_size']:.2f}× | "
+            f"{cell(row, 'xla_over_graph', '.1f')}× | "
+            f"{cell(row, 'naive_images_per_s', '.3g')} | "
+            f"{cell(row, 'cached_over_naive', '.0f')}× | "
+            f"{cell(row, 'kerasio_images_per_s', '.3g')} | "
+            f"{cell(row, 'cached_over_kerasio', '.0f')}× |".replace("—×", "—")
         )
-    for (h, w, c), row in tfp.items():
+    for row in r["rows"]:
+        if row["family"] != "tfp_pixel_cnn":
+            continue
+        h, w, c = row["image_shape"]
         settings = row["tfp"]["settings"]
         versions = row["tfp"]["versions"]
+        ratios = ", ".join(
+            f"{family} {ratio:.0f}×"
+            for family, ratio in row.get("cached_over_tfp", {}).items()
+        )
         rows.append(
             f"| TFP `tfd.PixelCNN.sample` (num_filters="
             f"{settings['num_filters']}, num_resnet={settings['num_resnet']}, "
             f"num_hierarchies={settings['num_hierarchies']}; TFP "
-            f"{versions['tensorflow_probability']}, own process) | "
-            f"{h}×{w}×{c} | — | {row['tfp_images_per_s']:.3g} (whole "
-            "network per pixel, measured whole) | — | — | — |"
+            f"{versions['tensorflow_probability']}, own process, timed "
+            f"whole) | {h}×{w}×{c} | {row['tfp_images_per_s']:.3g} | — | — "
+            f"| — | — | kerpix cached over TFP: {ratios} | — | — |"
         )
     return "\n".join(rows)
 

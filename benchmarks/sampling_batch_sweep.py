@@ -3,9 +3,9 @@
     python benchmarks/sampling_batch_sweep.py [--batch-sizes 1 8 64 256 512]
 
 For each family (untrained, 256 levels, `--filters`, `--num-layers`) at
-`--size`×`--size`×1: the seconds per row of `model.sample`'s cached row
-program at each batch size (timed on `--rows` rows after a two-row
-warm-up; every row costs the same), images/s = batch / (seconds per row ×
+`--size`×`--size`×1: the seconds of the cached sampler's compiled
+program on the first `--rows` rows at each batch size (after a warm-up
+call; every row costs the same), images/s = batch / (seconds per row ×
 rows per image), and the batch where throughput stops growing (the
 smallest within 10% of the best). `kerpix.sampling.sampler.
 DEFAULT_BATCH_SIZE` is the default chunk of `model.sample`; this is the
@@ -57,8 +57,8 @@ def main(argv=None):
             noise = np.random.default_rng(0).random(
                 (batch, model.num_positions, model.noise_dims), "float32"
             )
-            seconds, _, _ = sampling_speed.time_rows(
-                sampler, model, noise, args.rows
+            seconds, _ = sampling_speed.time_fill(
+                sampler, model, noise, num_rows=args.rows
             )
             per_row = seconds / args.rows
             rows.append(

@@ -1,26 +1,33 @@
-"""Sampling speed: cached vs naive (full recompute) vs a keras.io-style loop.
+"""Sampling speed: cached vs naive (full recompute) vs a keras.io-style loop,
+and the cached time per pixel against the image size, for every family.
 
-    python benchmarks/sampling_speed.py [--sizes 28 64] [--batch-size 8]
+    python benchmarks/sampling_speed.py [--sizes 28 64 128] [--batch-size 8]
 
 For each family and image size, on the same untrained model and noise:
-- cached: `model.sample(method="cached")`, one `sample_step` per pixel;
-- naive: `model.sample(method="naive")`, the whole network per sub-pixel
-  (compiled row loops);
-- keras.io: `model.predict(canvas)` per sub-pixel then an inverse-CDF draw,
-  the loop of the keras.io PixelCNN example;
+- cached: `CachedSampler().fill(model, noise, verbose=0)`, the whole image
+  batch in one compiled call (XLA), one `pixel_step` per pixel; timed
+  whole after a warm-up call; its seconds per pixel, and their ratio to
+  the smallest size's (flat = constant work per pixel);
+- cached (graph): the same without XLA (`jit_compile=False`), with
+  `--compare-jit`;
+- naive: `RasterSampler`, the whole network per sub-pixel, timed on the
+  first `--naive-rows` rows and extrapolated (every pixel costs it the
+  same), up to `--naive-max-size`;
+- keras.io: `model.predict(canvas)` per sub-pixel then an inverse-CDF
+  draw, the loop of the keras.io PixelCNN example, timed on
+  `--kerasio-pixels` sub-pixels and extrapolated, up to
+  `--naive-max-size`;
 - with `--tfp-python PYTHON` (a virtualenv with TensorFlow Probability and
   tf-keras; see `tfp_pixelcnn_sampling.py`): TFP's `tfd.PixelCNN.sample`
   at the same image size, batch and number of filters, run whole in its
   own process (one row per size, beside the families' rows).
-Slow methods are timed on the first rows / pixels and extrapolated linearly
-(every pixel costs them the same); the table says which. Also checks that
-cached and naive give the same images on the measured rows.
+Also counts the sub-pixels where cached and naive differ on the measured
+rows (same noise: 0 expected).
 """
 
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,12 +39,15 @@ import numpy as np  # noqa: E402
 
 from kerpix import models  # noqa: E402
 from kerpix import sampling  # noqa: E402
+from kerpix.training.train import versions  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import likelihood  # noqa: E402
 
+# Comparable widths: 64 channels in the convolutional stacks, 2 × 32 LSTM
+# units (the PixelRNN's 2h), RIDE's paper size.
 FAMILIES = {
     "gated_pixel_cnn": lambda shape, args: models.GatedPixelCNN(
         shape,
@@ -51,37 +61,68 @@ FAMILIES = {
         filters=args.filters,
         num_layers=args.num_layers,
     ),
+    "row_lstm": lambda shape, args: models.RowLSTMPixelRNN(
+        shape,
+        num_levels=256,
+        units=args.filters // 2,
+        num_layers=args.num_layers,
+    ),
+    "diagonal_bilstm": lambda shape, args: models.DiagonalBiLSTMPixelRNN(
+        shape,
+        num_levels=256,
+        units=args.filters // 2,
+        num_layers=args.num_layers,
+    ),
+    "class_conditional_gated_pixel_cnn": lambda shape, args: (
+        models.GatedPixelCNN(
+            shape,
+            num_levels=256,
+            filters=args.filters,
+            num_layers=args.num_layers,
+            num_classes=10,
+        )
+    ),
+    "pixel_cnn_auto_encoder": lambda shape, args: models.PixelCNNAutoEncoder(
+        shape,
+        num_levels=256,
+        filters=args.filters,
+        num_layers=args.num_layers,
+    ),
+    "ride": lambda shape, args: models.RIDE(shape, num_levels=256),
 }
 
 
-def time_rows(sampler, model, noise, rows):
-    """Seconds to fill the first `rows` rows, and the warm-up seconds."""
-    height, width, _ = model.image_shape
-    batch = noise.shape[0]
-    program = sampler.program(model)
-    state = tuple(np.asarray(s) for s in sampler.initial_state(model, batch))
-
-    def run(i, canvas, state):
-        out = program.predict_on_batch(
-            {
-                "canvas": canvas,
-                "noise": noise[:, i * width : (i + 1) * width],
-                "row": np.full((batch,), i, "int32"),
-                "state": state,
-            }
+def conditioning(model, batch):
+    """What `fill` passes to each pixel step: class labels, codes, or
+    nothing."""
+    if model.num_classes:
+        return np.arange(batch) % model.num_classes
+    if model.conditional_dims:
+        rng = np.random.default_rng(1)
+        return rng.normal(size=(batch, model.conditional_dims)).astype(
+            "float32"
         )
-        return np.asarray(out["canvas"]), tuple(out["state"])
+    return None
 
-    canvas = np.zeros((batch,) + model.image_shape, "int32")
-    # Warm up on two rows: the first call sees the initial (NumPy) state,
-    # the second the state returned by a call, and each may compile.
-    compile_start = time.perf_counter()
-    run(1, *run(0, canvas, state))
-    compile_s = time.perf_counter() - compile_start
+
+def time_fill(sampler, model, noise, num_rows=None):
+    """Seconds of one `fill` (after a warm-up call that compiles), and the
+    images."""
+    conditional_input = conditioning(model, noise.shape[0])
+
+    def run():
+        return sampler.fill(
+            model,
+            noise,
+            verbose=0,
+            conditional_input=conditional_input,
+            num_rows=num_rows,
+        )
+
+    run()
     start = time.perf_counter()
-    for i in range(rows):
-        canvas, state = run(i, canvas, state)
-    return time.perf_counter() - start, canvas[:, :rows], compile_s
+    images = run()
+    return time.perf_counter() - start, images
 
 
 def time_kerasio(model, noise, pixels):
@@ -110,35 +151,72 @@ def measure(family, size, args):
     keras.utils.set_random_seed(0)
     model = FAMILIES[family](shape, args)
     noise = np.random.default_rng(0).random(
-        (args.batch_size, size * size, model.noise_dims), "float32"
+        (args.batch_size, model.num_positions, model.noise_dims), "float32"
     )
     n = args.batch_size
-    cached_s, cached, _ = time_rows(
-        sampling.CachedSampler(), model, noise, size
-    )
-    naive_s, naive, _ = time_rows(
-        sampling.RasterSampler(), model, noise, args.naive_rows
-    )
-    # Same noise, so the images agree unless float rounding moves a CDF
-    # value across a noise value (then the rest of the image diverges);
-    # counted, not assumed.
-    naive_differ = int((naive != cached[:, : args.naive_rows]).sum())
-    naive_s *= size / args.naive_rows
-    kerasio_s = time_kerasio(model, noise, args.kerasio_pixels)
-    kerasio_s *= size * size / args.kerasio_pixels
-    return {
+    pixels = size * size
+    cached_s, cached = time_fill(sampling.CachedSampler(), model, noise)
+    row = {
         "family": family,
         "image_shape": list(shape),
         "batch_size": n,
+        "cached_seconds": cached_s,
         "cached_images_per_s": n / cached_s,
-        "naive_images_per_s": n / naive_s,
-        "kerasio_images_per_s": n / kerasio_s,
-        "cached_over_naive": naive_s / cached_s,
-        "cached_over_kerasio": kerasio_s / cached_s,
-        "naive_vs_cached_differing_subpixels": naive_differ,
-        "naive_measured_rows": args.naive_rows,
-        "kerasio_measured_pixels": args.kerasio_pixels,
+        "cached_ms_per_pixel": 1000 * cached_s / pixels,
     }
+    if args.compare_jit:
+        graph_s, graph = time_fill(
+            sampling.CachedSampler(jit_compile=False), model, noise
+        )
+        row["cached_graph_images_per_s"] = n / graph_s
+        row["xla_over_graph"] = graph_s / cached_s
+        row["xla_vs_graph_differing_subpixels"] = int((graph != cached).sum())
+    simple = not model.conditional_dims and family != "ride"
+    if size <= args.naive_max_size and "naive" in model.sampling_methods:
+        rows = min(args.naive_rows, size)
+        naive_s, naive = time_fill(
+            sampling.RasterSampler(), model, noise, num_rows=rows
+        )
+        naive_s *= size / rows
+        row.update(
+            naive_images_per_s=n / naive_s,
+            cached_over_naive=naive_s / cached_s,
+            naive_measured_rows=rows,
+            # Same noise: the images agree unless float rounding moves a
+            # CDF value across a noise value; counted, not assumed.
+            naive_vs_cached_differing_subpixels=int(
+                (naive[:, :rows] != cached[:, :rows]).sum()
+            ),
+        )
+    if size <= args.naive_max_size and simple:
+        kerasio_s = time_kerasio(model, noise, args.kerasio_pixels)
+        kerasio_s *= pixels / args.kerasio_pixels
+        row.update(
+            kerasio_images_per_s=n / kerasio_s,
+            cached_over_kerasio=kerasio_s / cached_s,
+            kerasio_measured_pixels=args.kerasio_pixels,
+        )
+    return row
+
+
+def describe(row):
+    """One printed line of a measured row."""
+    text = (
+        f"{row['family']} {row['image_shape'][0]}: cached "
+        f"{row['cached_images_per_s']:.2f} images/s, "
+        f"{row['cached_ms_per_pixel']:.3f} ms/pixel "
+        f"({row['ms_per_pixel_over_smallest_size']:.2f}× the smallest size)"
+    )
+    if "xla_over_graph" in row:
+        text += f"; XLA {row['xla_over_graph']:.1f}× the plain graph"
+    if "cached_over_naive" in row:
+        text += (
+            f"; cached/naive {row['cached_over_naive']:.0f}× (differing "
+            f"sub-pixels: {row['naive_vs_cached_differing_subpixels']})"
+        )
+    if "cached_over_kerasio" in row:
+        text += f"; cached/keras.io {row['cached_over_kerasio']:.0f}×"
+    return text
 
 
 def measure_tfp(python, size, args):
@@ -169,13 +247,19 @@ def measure_tfp(python, size, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--families", nargs="+", default=sorted(FAMILIES))
-    parser.add_argument("--sizes", nargs="+", type=int, default=[28, 64])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[28, 64, 128])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--num-layers", type=int, default=5)
-    parser.add_argument("--naive-rows", type=int, default=4)
+    parser.add_argument("--naive-rows", type=int, default=2)
+    parser.add_argument("--naive-max-size", type=int, default=64)
     parser.add_argument("--kerasio-pixels", type=int, default=16)
+    parser.add_argument(
+        "--compare-jit",
+        action="store_true",
+        help="also time the cached sampler as a plain graph (no XLA)",
+    )
     parser.add_argument(
         "--tfp-python",
         default=None,
@@ -190,35 +274,42 @@ def main(argv=None):
         help="image sizes for TFP (it runs its whole network per pixel, so "
         "its time grows with pixels × image area, and it is timed whole)",
     )
+    parser.add_argument(
+        "--output",
+        default=os.path.join(HERE, "results", "sampling_speed.json"),
+    )
     args = parser.parse_args(argv)
 
     rows = []
-    print(
-        f"{'family':<10} {'size':>4} {'cached':>9} {'naive':>9} "
-        f"{'keras.io':>9} {'cached/naive':>13} {'cached/keras.io':>16}"
-        "   (images/s)"
-    )
     for family in args.families:
+        smallest = None
         for size in args.sizes:
-            rows.append(measure(family, size, args))
-            r = rows[-1]
-            print(
-                f"{family:<10} {size:>4} {r['cached_images_per_s']:>9.3f} "
-                f"{r['naive_images_per_s']:>9.4f} "
-                f"{r['kerasio_images_per_s']:>9.5f} "
-                f"{r['cached_over_naive']:>12.1f}x "
-                f"{r['cached_over_kerasio']:>15.0f}x "
-                "   naive/cached differing sub-pixels: "
-                f"{r['naive_vs_cached_differing_subpixels']}",
-                flush=True,
+            row = measure(family, size, args)
+            if smallest is None:
+                smallest = row["cached_ms_per_pixel"]
+            row["ms_per_pixel_over_smallest_size"] = (
+                row["cached_ms_per_pixel"] / smallest
             )
+            rows.append(row)
+            print(describe(row), flush=True)
     if args.tfp_python:
         for size in args.tfp_sizes:
-            rows.append(measure_tfp(args.tfp_python, size, args))
+            tfp = measure_tfp(args.tfp_python, size, args)
+            # kerpix cached over TFP, per kerpix family at this size.
+            tfp["cached_over_tfp"] = {
+                r["family"]: r["cached_images_per_s"] / tfp["tfp_images_per_s"]
+                for r in rows
+                if r["image_shape"][0] == size
+            }
+            rows.append(tfp)
             print(
-                f"{'tfp':<10} {size:>4} TFP tfd.PixelCNN.sample: "
-                f"{rows[-1]['tfp_images_per_s']:.4f} images/s "
-                f"({rows[-1]['tfp_seconds']:.1f} s for {args.batch_size})",
+                f"tfp {size}: TFP tfd.PixelCNN.sample "
+                f"{tfp['tfp_images_per_s']:.4f} images/s "
+                f"({tfp['tfp_seconds']:.1f} s for {args.batch_size}); "
+                "kerpix cached over TFP: "
+                + ", ".join(
+                    f"{k} {v:.0f}×" for k, v in tfp["cached_over_tfp"].items()
+                ),
                 flush=True,
             )
     result = {
@@ -226,7 +317,7 @@ def main(argv=None):
             ["python", "benchmarks/sampling_speed.py"]
             + (argv if argv is not None else sys.argv[1:])
         ),
-        "hardware": f"CPU, {os.cpu_count()} cores ({platform.machine()})",
+        "hardware": likelihood.hardware(),
         "backend": keras.backend.backend(),
         "model": {
             "filters": args.filters,
@@ -234,10 +325,11 @@ def main(argv=None):
             "num_levels": 256,
         },
         "rows": rows,
+        "versions": versions(),
+        "commit": likelihood.commit(),
     }
-    path = os.path.join(HERE, "results", "sampling_speed.json")
-    likelihood.write_result(path, result)
-    print(f"-> {path}")
+    likelihood.write_result(args.output, result)
+    print(f"-> {args.output}")
     return 0
 
 

@@ -59,9 +59,11 @@ def keep_known(drawn, known):
 
 
 def ring_slot(r, rows):
-    """The slot of image row `r` (a traced scalar or int, may be -1) in a
-    ring buffer of `rows` rows."""
-    return ops.mod(ops.cast(r, "int32"), rows)
+    """The slot of image row `r` (a traced scalar or int, >= -rows: row -1
+    is the slot the ring starts at zero) in a ring buffer of `rows`
+    rows. Non-negative operands only: with `mod(-1, rows)` the ONNX
+    export sliced an empty row for row -1."""
+    return ops.mod(ops.cast(r, "int32") + rows, rows)
 
 
 def ring_window(ring, i):
