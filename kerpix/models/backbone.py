@@ -27,7 +27,7 @@ class Backbone(keras.Model):
     - `commit(state, pixel, i, j)`: the state once the pixel is complete,
       ready for position `(i, j) + 1`.
 
-    `ImageDensityModel.sample_step` drives these; a cached sampler must give
+    `ImageDensityModel.pixel_step` drives these; a cached sampler must give
     the same images as the full-recompute one on the same noise.
     """
 

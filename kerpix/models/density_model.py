@@ -106,8 +106,9 @@ class DensityModel(keras.Model):
     ):
         """`pixel_step`, its values written into `canvas` `(N, H, W, C)` at
         `position` (raster index `i*W + j`, may be a traced scalar): the
-        one step the exported `sample_step` endpoints and `sample` loops
-        run. Returns `(canvas, state)`."""
+        step the exported `sample_step` endpoints, the SavedModel `sample`
+        loop and `sample.onnx` run (Keras's samplers collect `pixel_step`'s
+        values row by row instead). Returns `(canvas, state)`."""
         values, state = self.pixel_step(
             state, position, noise, temperature, conditional_input, known
         )
@@ -217,7 +218,7 @@ class DensityModel(keras.Model):
                 `(N, conditional_dims)` of conditional models, one per
                 sample (`num_samples` defaults to their number); `None`
                 for unconditional models.
-            method: `"cached"` (`sample_step`: one step of the network
+            method: `"cached"` (`pixel_step`: one step of the network
                 per pixel) or `"naive"` (re-run the whole network for every
                 sub-pixel). Both give the same images for the same noise
                 (see the README's sampling section for the logistic

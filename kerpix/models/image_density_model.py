@@ -165,9 +165,9 @@ class ImageDensityModel(DensityModel):
         return self.image_shape[-1]
 
     def initial_state(self, batch_size):
-        """Zero state of `sample_step` for `batch_size` images (a tuple).
+        """Zero sampling state for `batch_size` images (a tuple).
 
-        Conditioning is not part of the state: `sample_step` takes it at
+        Conditioning is not part of the state: `pixel_step` takes it at
         every position, so exported states always start as zeros.
         """
         return tuple(self.backbone.initial_state(batch_size))

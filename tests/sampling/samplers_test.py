@@ -202,3 +202,104 @@ def test_fill_stops_after_num_rows():
     for bad in (0, 5, True, 1.5):
         with pytest.raises(ValueError, match="`num_rows`"):
             sampler.fill(model, noise, verbose=0, num_rows=bad)
+
+
+# Families whose sampling state holds image-sized maps, and how many: maps
+# that steps only read (a conditional model's per-pixel biases, computed
+# at pixel 0), the multi-scale staged step's small canvas, and RIDE's
+# continuous values (read back by `sample` for a float RIDE and by
+# inpainting; a step writes one pixel of them).
+IMAGE_SIZED = {
+    "spatially_conditioned_gated": 1,
+    "multi_scale_row_lstm": 2,
+    "ride": 1,
+}
+STATE_FAMILIES = dict(
+    FAMILIES,
+    class_conditional_gated=lambda shape, levels: models.GatedPixelCNN(
+        shape, num_levels=levels, filters=4, num_layers=2, num_classes=3
+    ),
+    spatially_conditioned_gated=lambda shape, levels: models.GatedPixelCNN(
+        shape,
+        num_levels=levels,
+        filters=4,
+        num_layers=2,
+        num_classes=3,
+        spatial_conditioning=True,
+    ),
+    multi_scale_row_lstm=lambda shape, levels: models.MultiScalePixelRNN(
+        shape,
+        (shape[0] // 2, shape[1] // 2, 1),
+        num_levels=levels,
+        units=2,
+        num_layers=2,
+    ),
+    ride=lambda shape, levels: models.RIDE(
+        shape,
+        num_levels=levels,
+        num_hiddens=4,
+        num_components=2,
+        num_scales=2,
+        num_features=2,
+    ),
+)
+
+
+@pytest.mark.parametrize("family", sorted(STATE_FAMILIES))
+def test_sampling_state_does_not_grow_with_the_image_height(family):
+    # Constant work per pixel: a step's caches are row ring buffers and
+    # recurrent states, the same for an image 5 times as tall.
+    short = STATE_FAMILIES[family]((4, 6, 1), 4).initial_state(2)
+    tall = STATE_FAMILIES[family]((20, 6, 1), 4).initial_state(2)
+    grown = [tuple(s.shape) for s, t in zip(short, tall) if s.shape != t.shape]
+    assert len(grown) == IMAGE_SIZED.get(family, 0), grown
+
+
+def test_one_compiled_call_per_image_batch_unless_a_progress_bar(
+    monkeypatch,
+):
+    model = make_model((12, 3, 1), 4)
+    sampler = sampling.CachedSampler(seed=0)
+    noise = sampler.make_noise(model, 2)
+    calls = []
+    original = sampling.row_program.RowProgram.predict_on_batch
+
+    def counting(self, inputs):
+        calls.append(self.num_rows)
+        return original(self, inputs)
+
+    monkeypatch.setattr(
+        sampling.row_program.RowProgram, "predict_on_batch", counting
+    )
+    quiet = sampler.fill(model, noise, verbose=0)
+    assert calls == [12]
+    calls.clear()
+    shown = sampler.fill(model, noise, verbose=1)
+    # 12 rows, about 8 updates: 6 calls of 2 rows, the same images.
+    assert calls == [2] * 6
+    np.testing.assert_array_equal(shown, quiet)
+    assert sampling.sampler.rows_between_updates(28) == 4
+    assert sampling.sampler.rows_between_updates(13) == 1
+
+
+def test_sampler_jit_compile_argument():
+    model = make_model((4, 4, 1), 4)
+    noise = sampling.CachedSampler().make_noise(model, 2)
+    xla = sampling.CachedSampler(jit_compile=True).fill(model, noise, verbose=0)
+    graph = sampling.CachedSampler(jit_compile=False).fill(
+        model, noise, verbose=0
+    )
+    np.testing.assert_array_equal(xla, graph)
+    assert sampling.CachedSampler().get_config()["jit_compile"] is True
+    assert sampling.RasterSampler().get_config()["jit_compile"] is False
+    with pytest.raises(
+        ValueError, match="`jit_compile`.*Received: jit_compile='yes'"
+    ):
+        sampling.CachedSampler(jit_compile="yes")
+
+
+def test_multi_scale_pixel_step_needs_the_small_images():
+    model = STATE_FAMILIES["multi_scale_row_lstm"]((4, 6, 1), 4)
+    state = model.initial_state(2)
+    with pytest.raises(ValueError, match="`conditional_input`.*small images"):
+        model.pixel_step(state, 0, np.full((2, 1), 0.5, "float32"))
