@@ -9,14 +9,14 @@ For each family and image size, on the same untrained model and noise:
   whole after a warm-up call; its seconds per pixel, and their ratio to
   the smallest size's (flat = constant work per pixel);
 - cached (graph): the same without XLA (`jit_compile=False`), with
-  `--compare-jit`;
+  `--compare-jit`, where naive is timed;
 - naive: `RasterSampler`, the whole network per sub-pixel, timed on the
   first `--naive-rows` rows and extrapolated (every pixel costs it the
   same), up to `--naive-max-size`;
 - keras.io: `model.predict(canvas)` per sub-pixel then an inverse-CDF
   draw, the loop of the keras.io PixelCNN example, timed on
   `--kerasio-pixels` sub-pixels and extrapolated, up to
-  `--naive-max-size`;
+  `--naive-max-size`, for `--naive-families` (default: all);
 - with `--tfp-python PYTHON` (a virtualenv with TensorFlow Probability and
   tf-keras; see `tfp_pixelcnn_sampling.py`): TFP's `tfd.PixelCNN.sample`
   at the same image size, batch and number of filters, run whole in its
@@ -164,7 +164,10 @@ def measure(family, size, args):
         "cached_images_per_s": n / cached_s,
         "cached_ms_per_pixel": 1000 * cached_s / pixels,
     }
-    if args.compare_jit:
+    naive_here = size <= args.naive_max_size and (
+        args.naive_families is None or family in args.naive_families
+    )
+    if args.compare_jit and naive_here:
         graph_s, graph = time_fill(
             sampling.CachedSampler(jit_compile=False), model, noise
         )
@@ -172,7 +175,7 @@ def measure(family, size, args):
         row["xla_over_graph"] = graph_s / cached_s
         row["xla_vs_graph_differing_subpixels"] = int((graph != cached).sum())
     simple = not model.conditional_dims and family != "ride"
-    if size <= args.naive_max_size and "naive" in model.sampling_methods:
+    if naive_here and "naive" in model.sampling_methods:
         rows = min(args.naive_rows, size)
         naive_s, naive = time_fill(
             sampling.RasterSampler(), model, noise, num_rows=rows
@@ -188,7 +191,7 @@ def measure(family, size, args):
                 (naive[:, :rows] != cached[:, :rows]).sum()
             ),
         )
-    if size <= args.naive_max_size and simple:
+    if naive_here and simple:
         kerasio_s = time_kerasio(model, noise, args.kerasio_pixels)
         kerasio_s *= pixels / args.kerasio_pixels
         row.update(
@@ -255,6 +258,13 @@ def main(argv=None):
     parser.add_argument("--naive-rows", type=int, default=2)
     parser.add_argument("--naive-max-size", type=int, default=64)
     parser.add_argument("--kerasio-pixels", type=int, default=16)
+    parser.add_argument(
+        "--naive-families",
+        nargs="+",
+        default=None,
+        help="time naive, keras.io and the plain graph only for these "
+        "families (default: all)",
+    )
     parser.add_argument(
         "--compare-jit",
         action="store_true",
