@@ -115,9 +115,17 @@ class DensityModel(keras.Model):
         position = ops.cast(position, "int32")
         width = self.image_shape[1]
         canvas = update_pixel(
-            canvas, position // width, position % width, values
+            canvas, position // width, position % width, self.to_images(values)
         )
         return canvas, state
+
+    # The dtype of `pixel_step`'s values (what samplers collect).
+    sample_dtype = "int32"
+
+    def to_images(self, values):
+        """Integer image values of what `pixel_step` returns (the same,
+        but for RIDE's continuous values)."""
+        return values
 
     def pixel_step(
         self,
@@ -318,22 +326,21 @@ class DensityModel(keras.Model):
         )
         sampler = get_sampler(method, temperature=temperature, seed=seed)
         noise = sampler.make_noise(self, num_samples, noise)
-        images, state = sampler.fill(
+        values = sampler.fill(
             self,
             noise,
             verbose=verbose,
             conditional_input=conditional_input,
             known=known,
-            return_state=True,
             batch_size=batch_size,
         )
-        return self.samples_from_state(images, state)
+        return self.samples_from_values(values)
 
-    def samples_from_state(self, images, state):
-        """What `sample` returns from the final canvas and sampler state:
-        the integer images (a float RIDE returns its values)."""
-        del state
-        return images
+    def samples_from_values(self, values):
+        """What `sample` returns from the values samplers collect: the
+        integer images (RIDE: the levels of its values, or the values of
+        a float RIDE)."""
+        return values
 
     # === Training ===
 

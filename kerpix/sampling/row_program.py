@@ -29,7 +29,8 @@ class RowProgram(keras.Model):
         model: the density model.
         fill_pixel: `fill_pixel(model, state, noise, i, j,
             conditional_input, known)` -> `(values (N, C), state)`, with
-            `noise` the pixel's `(N, noise_dims)`.
+            `noise` the pixel's `(N, noise_dims)` and values of the
+            model's `sample_dtype`.
         num_rows: int. Rows filled per call.
         jit_compile: bool. Compile with XLA (the JAX backend always does).
     """
@@ -49,6 +50,7 @@ class RowProgram(keras.Model):
         start = ops.cast(inputs["row"][0], "int32")
         width, channels = self.density_model.image_shape[1:]
         batch = ops.shape(noise)[0]
+        dtype = self.density_model.sample_dtype
 
         def fill_row(r, carry):
             rows, state = carry
@@ -73,11 +75,11 @@ class RowProgram(keras.Model):
                 )
                 return update_pixel(row, 0, j, values), state
 
-            row = ops.zeros((batch, 1, width, channels), "int32")
+            row = ops.zeros((batch, 1, width, channels), dtype)
             row, state = ops.fori_loop(0, width, fill, (row, state))
             return update_row(rows, r, 0, row[:, 0]), state
 
-        rows = ops.zeros((batch, self.num_rows, width, channels), "int32")
+        rows = ops.zeros((batch, self.num_rows, width, channels), dtype)
         rows, state = ops.fori_loop(0, self.num_rows, fill_row, (rows, state))
         return {"rows": rows, "state": state}
 

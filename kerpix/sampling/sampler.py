@@ -136,13 +136,14 @@ class Sampler:
         `conditional_input` (labels or vectors, one per image) is passed to
         every pixel of conditional models. `known` (completion) is
         `(images (N, H, W, C), keep (N, H, W))`: pixels with `keep` 1 take
-        the images' values instead of a draw. With `return_state`, returns
-        `(images, final state)` (e.g. RIDE's continuous values). With
-        `num_rows`, only the first `num_rows` rows are filled (the rest of
-        the canvas and state stay as initialised): for callers that need
-        no pixel below them. `batch_size` images are sampled at a time
-        (default: `default_batch_size(model)`); every image depends only on
-        its own noise, so the chunks change nothing but the memory used.
+        the images' values instead of a draw. Returns what the model's
+        `pixel_step` draws, of its `sample_dtype`: integer images, or
+        RIDE's continuous values; with `return_state`, `(values, final
+        state)`. With `num_rows`, only the first `num_rows` rows are filled
+        (the rest stays zero): for callers that need no pixel below them.
+        `batch_size` images are sampled at a time (default:
+        `default_batch_size(model)`); every image depends only on its own
+        noise, so the chunks change nothing but the memory used.
         Without a progress bar (`verbose=0`) each chunk is one compiled
         call; with one, a call fills `rows_between_updates(H)` rows.
         """
@@ -187,7 +188,7 @@ class Sampler:
         program = self.program(
             model, completes=known is not None, num_rows=rows_per_call
         )
-        canvas = np.zeros((batch,) + model.image_shape, "int32")
+        canvas = np.zeros((batch,) + model.image_shape, model.sample_dtype)
         state = tuple(
             keras.ops.convert_to_numpy(s)
             for s in self.initial_state(model, batch)

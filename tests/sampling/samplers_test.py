@@ -206,13 +206,10 @@ def test_fill_stops_after_num_rows():
 
 # Families whose sampling state holds image-sized maps, and how many: maps
 # that steps only read (a conditional model's per-pixel biases, computed
-# at pixel 0), the multi-scale staged step's small canvas, and RIDE's
-# continuous values (read back by `sample` for a float RIDE and by
-# inpainting; a step writes one pixel of them).
+# at pixel 0), and the multi-scale staged step's small canvas.
 IMAGE_SIZED = {
     "spatially_conditioned_gated": 1,
     "multi_scale_row_lstm": 2,
-    "ride": 1,
 }
 STATE_FAMILIES = dict(
     FAMILIES,

@@ -159,15 +159,13 @@ def _resample(model, sampler, y, keep, rng, verbose):
     )
     # Rows below the last resampled pixel are not needed.
     last_row = int(np.nonzero((~keep).any(axis=(0, 2)))[0].max())
-    _, state = sampler.fill(
+    values = sampler.fill(
         model,
         noise,
         verbose=verbose,
         known=(known, keep.astype("int32")),
-        return_state=True,
         num_rows=last_row + 1,
-    )
-    values = model.values_from_state(state)[..., 0]
+    )[..., 0]
     return np.where(keep, y, values)
 
 

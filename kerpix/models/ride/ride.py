@@ -215,6 +215,10 @@ class RIDE(DensityModel):
     def initial_state(self, batch_size):
         return self.backbone.initial_state(batch_size)
 
+    # Samplers collect the continuous values `y` (float32); the exported
+    # `sample_step` writes their levels into the integer canvas.
+    sample_dtype = "float32"
+
     def pixel_step(
         self,
         state,
@@ -226,12 +230,10 @@ class RIDE(DensityModel):
     ):
         """Draw pixel `position` (raster index) from `p(y_ij | h_ij)`.
 
-        The value `y` stays in the state (later pixels are conditioned on
-        it); the returned `(N, 1)` values are the level
-        `floor(y * num_levels)`, clipped to the levels (zeros for a float
-        model: its values are read from the state). `known`
-        `(values (N, 1), keep (N,))`: kept pixels enter as their bin
-        centre.
+        Returns the value `y` `(N, 1)` (float32; it also enters the state:
+        later pixels are conditioned on it) and the state. `known`
+        `(values (N, 1), keep (N,))`, in levels: kept pixels enter as
+        their bin centre `(value + 0.5) / num_levels`.
         """
         width = self.image_shape[1]
         position = ops.cast(position, "int32")
@@ -248,21 +250,20 @@ class RIDE(DensityModel):
             y = y * (1 - keep) + centre * keep
             z = self.normalize(y)
         state = self.backbone.commit(state, z[:, None], i, j)
+        return ops.cast(y[:, None], "float32"), state
+
+    def to_images(self, values):
+        """The levels `floor(y * num_levels)` of values `y`, clipped to
+        the levels (int32); a float model's values as they are."""
         if self.num_levels is None:
-            return ops.zeros((ops.shape(y)[0], 1), "int32"), state
-        level = ops.clip(ops.floor(y * self.num_levels), 0, self.num_levels - 1)
-        return ops.cast(level[:, None], "int32"), state
+            return values
+        levels = ops.floor(ops.cast(values, "float32") * self.num_levels)
+        return ops.cast(ops.clip(levels, 0, self.num_levels - 1), "int32")
 
-    def samples_from_state(self, images, state):
-        """Integer models return the levels; float models the values."""
-        float_model = self.num_levels is None
-        return self.values_from_state(state) if float_model else images
-
-    def values_from_state(self, state):
-        """The continuous values `y` `(N, H, W, 1)` held in a sampling
-        state (NumPy float32)."""
-        z = ops.convert_to_numpy(self.backbone.values(state))
-        return (z * self.input_scale + self.input_mean).astype("float32")
+    def samples_from_values(self, values):
+        """What `sample` returns: the levels (integer models) or the
+        values (float models) of the sampled `y` (NumPy)."""
+        return np.asarray(ops.convert_to_numpy(self.to_images(values)))
 
     def inpaint(self, images, mask, **kwargs):
         """Fill the pixels where `mask` is False from the whole context by

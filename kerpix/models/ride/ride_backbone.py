@@ -5,6 +5,7 @@ from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.spatial_lstm import SpatialLSTM
 from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
 from kerpix.ops.pixels import read_pixel
+from kerpix.ops.pixels import ring_slot
 from kerpix.ops.pixels import update_pixel
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -98,14 +99,19 @@ class RIDEBackbone(keras.Model):
 
     # === Step interface ===
 
+    # State: a row ring buffer of the normalised values (the neighbourhood's
+    # `rows` rows above and the current one, image row `r` in slot
+    # `r % (rows + 1)`, columns padded by `left` and `right`), then each
+    # spatial LSTM's caches: nothing grows with the image height.
+
     def initial_state(self, batch_size):
         n = self.neighborhood
-        height, width, _ = self.image_shape
-        z_map = ops.zeros(
-            (batch_size, height + n.rows, width + n.left + n.right, 1),
+        width = self.image_shape[1]
+        z_rows = ops.zeros(
+            (batch_size, n.rows + 1, width + n.left + n.right, 1),
             self.compute_dtype,
         )
-        state = [z_map]
+        state = [z_rows]
         for lstm in self.lstms:
             state.extend(lstm.initial_cache(batch_size, width))
         return tuple(state)
@@ -115,7 +121,9 @@ class RIDEBackbone(keras.Model):
         n = self.neighborhood
         return ops.concatenate(
             [
-                read_pixel(state[0], i + n.rows + di, j + n.left + dj)
+                read_pixel(
+                    state[0], ring_slot(i + di, n.rows + 1), j + n.left + dj
+                )
                 for di, dj in n.offsets
             ],
             axis=-1,
@@ -142,14 +150,9 @@ class RIDEBackbone(keras.Model):
     def commit(self, state, pixel, i, j):
         """Write the pixel's normalised value `pixel` `(N, 1)`."""
         n = self.neighborhood
-        z_map = update_pixel(state[0], i + n.rows, j + n.left, pixel)
-        return (z_map,) + tuple(state[1:])
-
-    def values(self, state):
-        """The normalised values `(N, H, W, 1)` held in a state."""
-        n = self.neighborhood
-        height, width, _ = self.image_shape
-        return state[0][:, n.rows :, n.left : n.left + width]
+        slot = ring_slot(i, n.rows + 1)
+        z_rows = update_pixel(state[0], slot, j + n.left, pixel)
+        return (z_rows,) + tuple(state[1:])
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
