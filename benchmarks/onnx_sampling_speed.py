@@ -3,10 +3,12 @@ sampler, side by side in one run.
 
     python benchmarks/onnx_sampling_speed.py [--size 28] [--batch-size 8]
 
-For each family (untrained, filters 64, 5 layers, 256 levels), the same
-noise goes through `model.sample(noise=...)` (cached sampler, warmed up)
-and through one `session.run` of `sample.onnx` (warmed up); the images
-must be identical. Writes `benchmarks/results/onnx_sampling_speed.json`.
+For each unconditional family (untrained, 256 levels, the widths of
+`sampling_speed.py`: filters 64, 5 layers; PixelRNNs with 32 units; RIDE
+at its paper size), the same noise goes through `model.sample(noise=...)`
+(cached sampler, one compiled XLA call, warmed up) and through one
+`session.run` of `sample.onnx` (warmed up); the images must be
+identical. Writes `benchmarks/results/onnx_sampling_speed.json`.
 """
 
 import argparse
@@ -20,18 +22,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
 
-from kerpix import models  # noqa: E402
 from kerpix.export import export_onnx  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from likelihood import commit  # noqa: E402
 from likelihood import hardware  # noqa: E402
 from likelihood import write_result  # noqa: E402
+from sampling_speed import FAMILIES  # noqa: E402
 
-FAMILIES = {
-    "gated_pixel_cnn": models.GatedPixelCNN,
-    "pixel_cnn": models.PixelCNN,
-}
+UNCONDITIONAL = [
+    "gated_pixel_cnn",
+    "pixel_cnn",
+    "row_lstm",
+    "diagonal_bilstm",
+    "ride",
+]
 
 
 def timed(fn, repeats):
@@ -47,6 +53,9 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--families", nargs="+", default=UNCONDITIONAL)
+    parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument("--num-layers", type=int, default=5)
     parser.add_argument(
         "--output",
         default=os.path.join(
@@ -55,10 +64,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     results = []
-    for family, factory in FAMILIES.items():
-        model = factory(
-            (args.size, args.size, 1), num_levels=256, filters=64, num_layers=5
-        )
+    for family in args.families:
+        model = FAMILIES[family]((args.size, args.size, 1), args)
         folder = tempfile.mkdtemp()
         export_onnx(model, folder)
         session = onnxruntime.InferenceSession(
@@ -89,9 +96,15 @@ def main(argv=None):
         args.output,
         {
             "results": results,
-            "settings": "untrained, filters=64, num_layers=5, num_levels=256",
-            "command": "python benchmarks/onnx_sampling_speed.py",
+            "settings": f"untrained, filters={args.filters}, num_layers="
+            f"{args.num_layers}, num_levels=256 (PixelRNNs: units = filters "
+            "/ 2; RIDE: its paper size)",
+            "command": " ".join(
+                ["python", "benchmarks/onnx_sampling_speed.py"]
+                + (argv if argv is not None else sys.argv[1:])
+            ),
             "hardware": hardware(),
+            "commit": commit(),
         },
     )
     print(f"-> {args.output}")

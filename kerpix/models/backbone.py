@@ -26,6 +26,13 @@ class Backbone(keras.Model):
       the updated state. Called once per colour pass.
     - `commit(state, pixel, i, j)`: the state once the pixel is complete,
       ready for position `(i, j) + 1`.
+    - `start_image(state, conditional_input)` and `start_row(state, i,
+      conditional_input)` (optional; flagged by `starts_images` and
+      `starts_rows`): work done once per image (maps computed from the
+      conditioning, then only read) and once per row (e.g. the Gated
+      PixelCNN's vertical stack of the finished row above). Samplers run
+      them outside their per-pixel loop; exported steps run them under a
+      graph conditional at the first pixel of the image or row.
 
     `ImageDensityModel.pixel_step` drives these; a cached sampler must give
     the same images as the full-recompute one on the same noise.
@@ -43,6 +50,18 @@ class Backbone(keras.Model):
             f"{type(self).__name__} does not implement the step interface "
             '(initial_state/step/commit); use method="naive" sampling.'
         )
+
+    # Whether `start_image` / `start_row` do any work.
+    starts_images = False
+    starts_rows = False
+
+    def start_image(self, state, conditional_input=None):
+        """The state before pixel `(0, 0)` (unchanged by default)."""
+        return tuple(state)
+
+    def start_row(self, state, i, conditional_input=None):
+        """The state before pixel `(i, 0)` (unchanged by default)."""
+        return tuple(state)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         raise NotImplementedError(

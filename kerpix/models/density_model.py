@@ -109,7 +109,7 @@ class DensityModel(keras.Model):
         step the exported `sample_step` endpoints, the SavedModel `sample`
         loop and `sample.onnx` run (Keras's samplers collect `pixel_step`'s
         values row by row instead). Returns `(canvas, state)`."""
-        values, state = self.pixel_step(
+        values, state = self.step_with_starts(
             state, position, noise, temperature, conditional_input, known
         )
         position = ops.cast(position, "int32")
@@ -118,6 +118,52 @@ class DensityModel(keras.Model):
             canvas, position // width, position % width, self.to_images(values)
         )
         return canvas, state
+
+    def step_with_starts(
+        self,
+        state,
+        position,
+        noise,
+        temperature=1.0,
+        conditional_input=None,
+        known=None,
+    ):
+        """`pixel_step` preceded, under graph conditionals, by the image
+        and row starts that samplers run outside their per-pixel loop
+        (`start_image` at position 0, `start_row` at each row's first
+        pixel): for callers that drive single positions (exports)."""
+        position = ops.cast(position, "int32")
+        width = self.image_shape[1]
+        i, j = position // width, position % width
+        if self.starts_images:
+            state = ops.cond(
+                ops.equal(position, 0),
+                lambda: tuple(self.start_image(state, conditional_input)),
+                lambda: tuple(state),
+            )
+        if self.starts_rows:
+            state = ops.cond(
+                ops.equal(j, 0),
+                lambda: tuple(self.start_row(state, i, conditional_input)),
+                lambda: tuple(state),
+            )
+        return self.pixel_step(
+            state, position, noise, temperature, conditional_input, known
+        )
+
+    # Whether `start_image` / `start_row` do any work (see `Backbone`).
+    starts_images = False
+    starts_rows = False
+
+    def start_image(self, state, conditional_input=None):
+        """The sampling state before the first pixel: maps computed once
+        per image from the conditioning (unchanged by default)."""
+        return tuple(state)
+
+    def start_row(self, state, i, conditional_input=None):
+        """The sampling state before pixel `(i, 0)`: work done once per
+        row (unchanged by default)."""
+        return tuple(state)
 
     # The dtype of `pixel_step`'s values (what samplers collect).
     sample_dtype = "int32"

@@ -172,6 +172,30 @@ class ImageDensityModel(DensityModel):
         """
         return tuple(self.backbone.initial_state(batch_size))
 
+    @property
+    def starts_images(self):
+        return self.backbone.starts_images
+
+    @property
+    def starts_rows(self):
+        return self.backbone.starts_rows
+
+    def start_image(self, state, conditional_input=None):
+        return self.backbone.start_image(
+            state, self._step_condition(conditional_input)
+        )
+
+    def start_row(self, state, i, conditional_input=None):
+        return self.backbone.start_row(
+            state, i, self._step_condition(conditional_input)
+        )
+
+    def _step_condition(self, conditional_input):
+        """What the backbone's step functions take as conditioning."""
+        if not self.conditional_dims:
+            return None
+        return self.encode_conditional(conditional_input)
+
     def pixel_step(
         self,
         state,
@@ -194,9 +218,7 @@ class ImageDensityModel(DensityModel):
         """
         width, channels = self.image_shape[1:]
         head = self.head
-        condition = None
-        if self.conditional_dims:
-            condition = self.encode_conditional(conditional_input)
+        condition = self._step_condition(conditional_input)
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
         # Sub-pixels not drawn yet hold zeros: no feature of a colour group

@@ -199,16 +199,18 @@ class MultiScaleDensityModel(ImageDensityModel):
         full_state = tuple(state[1 + small_size :])
 
         def full_stage(position, small, known):
+            # The full image's step (with its image and row starts) on the
+            # staged state; the small image's part passes through.
             position = ops.cast(position, "int32")
-            values, new_state = ImageDensityModel.pixel_step(
-                self, full_state, position, noise, temperature, small, known
+            values, new_state = self.step_with_starts(
+                state, position, noise, temperature, small, known
             )
             i, j = (
                 position // self.image_shape[1],
                 position % self.image_shape[1],
             )
             new_canvas = update_pixel(canvas, i, j, values)
-            return new_canvas, (small_canvas,) + small_state + new_state
+            return new_canvas, tuple(new_state)
 
         if conditional_input is not None:
             return full_stage(position, conditional_input, known)
@@ -272,17 +274,27 @@ class MultiScaleDensityModel(ImageDensityModel):
                 "given the small one: pass the small images (or use "
                 "sample_step, which runs both stages)."
             )
-        small = tuple(state[: 1 + self.small_state_size])
-        values, full_state = ImageDensityModel.pixel_step(
-            self,
-            tuple(state[1 + self.small_state_size :]),
-            position,
-            noise,
-            temperature,
-            conditional_input,
-            known,
+        small, full = self._split_state(state)
+        values, full = ImageDensityModel.pixel_step(
+            self, full, position, noise, temperature, conditional_input, known
         )
-        return values, small + tuple(full_state)
+        return values, small + tuple(full)
+
+    def start_image(self, state, conditional_input=None):
+        small, full = self._split_state(state)
+        full = ImageDensityModel.start_image(self, full, conditional_input)
+        return small + tuple(full)
+
+    def start_row(self, state, i, conditional_input=None):
+        small, full = self._split_state(state)
+        full = ImageDensityModel.start_row(self, full, i, conditional_input)
+        return small + tuple(full)
+
+    def _split_state(self, state):
+        """The staged state's small image part (canvas and the small
+        model's state) and its full image part (the backbone's)."""
+        cut = 1 + self.small_state_size
+        return tuple(state[:cut]), tuple(state[cut:])
 
     def _run_sampler(
         self,

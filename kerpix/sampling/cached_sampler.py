@@ -34,6 +34,12 @@ class CachedSampler(Sampler):
     def initial_state(self, model, batch_size):
         return model.initial_state(batch_size)
 
+    def start_image(self, model, state, conditional_input=None):
+        return model.start_image(state, conditional_input)
+
+    def start_row(self, model, state, i, conditional_input=None):
+        return model.start_row(state, i, conditional_input)
+
     def fill_pixel(
         self,
         model,

@@ -25,20 +25,25 @@ class RowProgram(keras.Model):
     Pixels go into a row buffer and rows into the output, so no step
     writes an image-sized tensor.
 
+    Per call: `sampler.start_image` (maps computed once per image from the
+    conditioning; recomputed by each call, the same values), then per row
+    `sampler.start_row` and per pixel `sampler.fill_pixel`, so per-row and
+    per-image work never runs inside the per-pixel loop.
+
     Args:
         model: the density model.
-        fill_pixel: `fill_pixel(model, state, noise, i, j,
+        sampler: the `Sampler`: its `fill_pixel(model, state, noise, i, j,
             conditional_input, known)` -> `(values (N, C), state)`, with
             `noise` the pixel's `(N, noise_dims)` and values of the
-            model's `sample_dtype`.
+            model's `sample_dtype`, and its `start_image`/`start_row`.
         num_rows: int. Rows filled per call.
         jit_compile: bool. Compile with XLA (the JAX backend always does).
     """
 
-    def __init__(self, model, fill_pixel, num_rows, jit_compile=True):
+    def __init__(self, model, sampler, num_rows, jit_compile=True):
         super().__init__()
         self.density_model = model
-        self.fill_pixel = fill_pixel
+        self.sampler = sampler
         self.num_rows = num_rows
         self.built = True
         self.compile(jit_compile=jit_compile or backend() == "jax")
@@ -51,9 +56,14 @@ class RowProgram(keras.Model):
         width, channels = self.density_model.image_shape[1:]
         batch = ops.shape(noise)[0]
         dtype = self.density_model.sample_dtype
+        model, sampler = self.density_model, self.sampler
+        state = sampler.start_image(model, state, conditional_input)
 
         def fill_row(r, carry):
             rows, state = carry
+            state = sampler.start_row(
+                model, state, start + r, conditional_input
+            )
 
             def fill(j, carry):
                 row, state = carry
@@ -64,8 +74,8 @@ class RowProgram(keras.Model):
                         ops.take(ops.take(inputs["known"], r, axis=1), j, 1),
                         ops.take(ops.take(inputs["keep"], r, axis=1), j, 1),
                     )
-                values, state = self.fill_pixel(
-                    self.density_model,
+                values, state = sampler.fill_pixel(
+                    model,
                     state,
                     pixel_noise,
                     start + r,
@@ -84,9 +94,9 @@ class RowProgram(keras.Model):
         return {"rows": rows, "state": state}
 
 
-def get_program(model, key, fill_pixel, num_rows, jit_compile=True):
+def get_program(model, key, sampler, num_rows, jit_compile=True):
     programs = _PROGRAMS.setdefault(model, {})
     key = key + (num_rows, jit_compile)
     if key not in programs:
-        programs[key] = RowProgram(model, fill_pixel, num_rows, jit_compile)
+        programs[key] = RowProgram(model, sampler, num_rows, jit_compile)
     return programs[key]

@@ -33,9 +33,11 @@ class Sampler:
     `fill_pixel(model, state, noise, i, j, conditional_input, known) ->
     (values, state)` (the pixel's values `(N, C)`; `known`: `None`, or the
     pixel's known values `(N, C)` and `keep` flags `(N,)` when
-    completing), and optionally `initial_state(model, batch_size)`; the
-    loops over rows and pixels run as one compiled program (see
-    `RowProgram`). Because every random choice is
+    completing), and optionally `initial_state(model, batch_size)` and
+    the once-per-image and once-per-row work `start_image(model, state,
+    conditional_input)` and `start_row(model, state, i,
+    conditional_input)`; the loops over rows and pixels run as one
+    compiled program (see `RowProgram`). Because every random choice is
     an inverse CDF of the given noise, two samplers (or runtimes) fed the
     same noise must produce the same images.
 
@@ -263,7 +265,7 @@ class Sampler:
         return get_program(
             model,
             (type(self).__name__, self.temperature, completes),
-            self.fill_pixel,
+            self,
             num_rows or model.image_shape[0],
             self.jit_compile,
         )
@@ -271,6 +273,14 @@ class Sampler:
     def initial_state(self, model, batch_size):
         """The per-batch state `fill_pixel` carries (none by default)."""
         return ()
+
+    def start_image(self, model, state, conditional_input=None):
+        """The state before an image's first pixel (unchanged by default)."""
+        return tuple(state)
+
+    def start_row(self, model, state, i, conditional_input=None):
+        """The state before row `i`'s first pixel (unchanged by default)."""
+        return tuple(state)
 
     def fill_pixel(
         self,

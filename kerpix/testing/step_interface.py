@@ -5,7 +5,8 @@ import numpy as np
 
 
 def assert_step_matches_call(backbone, batch_size=2, seed=0, atol=1e-5):
-    """Drive `step`/`commit` over an image the way sampling does.
+    """Drive `start_image`/`start_row`/`step`/`commit` over an image the
+    way sampling does.
 
     At each pixel, pass `c` sees the true sub-pixels before colour `c` and
     garbage after (they are not sampled yet); colour group `c` of its
@@ -24,8 +25,9 @@ def assert_step_matches_call(backbone, batch_size=2, seed=0, atol=1e-5):
     else:
         full = keras.ops.convert_to_numpy(backbone(x))
     group = full.shape[-1] // channels
-    state = backbone.initial_state(batch_size)
+    state = backbone.start_image(backbone.initial_state(batch_size), condition)
     for i in range(height):
+        state = backbone.start_row(state, i, condition)
         for j in range(width):
             for c in range(channels):
                 pixel = x[:, i, j].copy()

@@ -153,7 +153,8 @@ class GatedPixelCNNBackbone(Backbone):
     # for block 0; see `MaskedConv2D.initial_cache`), that of its
     # horizontal input (the current row), and the vertical pre-activation
     # of the row above (for the v→h link); last, with spatial
-    # conditioning, the map s = m(h), computed at pixel 0 and only read.
+    # conditioning, the map s = m(h), computed by `start_image` and only
+    # read.
 
     def initial_state(self, batch_size):
         height, width, _ = self.image_shape
@@ -174,26 +175,34 @@ class GatedPixelCNNBackbone(Backbone):
             )
         return tuple(state)
 
-    def step(self, state, pixel, i, j, conditional_input=None):
+    starts_rows = True
+
+    @property
+    def starts_images(self):
+        return self.spatial_conditioning
+
+    def start_image(self, state, conditional_input=None):
+        """With spatial conditioning, the map `s = m(h)`, once per image."""
         state = list(state)
-        condition = conditional_input
         if self.spatial_conditioning:
-            # m(h) once per image, at its first pixel, then kept in the state.
-            state[-1] = ops.cond(
-                ops.logical_and(ops.equal(i, 0), ops.equal(j, 0)),
-                lambda: self.conditioning(conditional_input),
-                lambda: state[-1],
-            )
-            condition = read_pixel(state[-1], i, j)
-        # A new row: the vertical stacks of the (complete) row above.
-        state = ops.cond(
-            ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
+            state[-1] = self.conditioning(conditional_input)
+        return tuple(state)
+
+    def start_row(self, state, i, conditional_input=None):
+        """The vertical stacks of the (complete) row above, once per row."""
+        return ops.cond(
+            ops.greater(i, 0),
             lambda: tuple(
                 self._vertical_rows(list(state), i - 1, conditional_input)
             ),
             lambda: tuple(state),
         )
+
+    def step(self, state, pixel, i, j, conditional_input=None):
         state = list(state)
+        condition = conditional_input
+        if self.spatial_conditioning:
+            condition = read_pixel(state[-1], i, j)
         h = ops.cast(pixel, self.compute_dtype)
         for k, block in enumerate(self.blocks):
             link_in = state[3 * k + 2][:, j]

@@ -172,8 +172,8 @@ class PixelRNNBackbone(Backbone):
     # State: the row ring buffer of the image (the first layer's input, see
     # `MaskedConv2D.initial_cache`), then each LSTM's caches (`cache_size`
     # tensors, none as tall as the image; see the layer); last, when
-    # conditional, every layer's bias map, computed at pixel 0 and only
-    # read.
+    # conditional, every layer's bias map, computed by `start_image` and
+    # only read.
 
     def initial_state(self, batch_size):
         height, width, _ = self.image_shape
@@ -225,24 +225,37 @@ class PixelRNNBackbone(Backbone):
             )
         return tuple(state)
 
+    @property
+    def starts_images(self):
+        return self.conditional_shape is not None
+
+    @property
+    def starts_rows(self):
+        return self.lstm == "diagonal_bilstm"
+
+    def start_image(self, state, conditional_input=None):
+        """When conditional, every layer's bias map, once per image."""
+        state = list(state)
+        if self.conditional_shape is not None:
+            state[-1] = self._bias_maps(conditional_input)
+        return tuple(state)
+
+    def start_row(self, state, i, conditional_input=None):
+        """Diagonal BiLSTM: the right-to-left states of the finished row
+        above, once per row."""
+        if self.lstm != "diagonal_bilstm":
+            return tuple(state)
+        return ops.cond(
+            ops.greater(i, 0),
+            lambda: self._reverse_rows(state, i - 1),
+            lambda: tuple(state),
+        )
+
     def step(self, state, pixel, i, j, conditional_input=None):
         state = self.commit(state, pixel, i, j)
         biases = None
         if self.conditional_shape is not None:
-            # The bias maps once per image, at its first pixel.
-            state = list(state)
-            state[-1] = ops.cond(
-                ops.logical_and(ops.equal(i, 0), ops.equal(j, 0)),
-                lambda: self._bias_maps(conditional_input),
-                lambda: state[-1],
-            )
             biases = read_pixel(state[-1], i, j)
-        if self.lstm == "diagonal_bilstm":
-            state = ops.cond(
-                ops.logical_and(ops.equal(j, 0), ops.greater(i, 0)),
-                lambda: self._reverse_rows(state, i - 1),
-                lambda: tuple(state),
-            )
         state = list(state)
         x = self.first.call_at_pixel(state[0], i, j)
         for lstm_layer, projection, part, bias in zip(
