@@ -5,9 +5,7 @@ from keras import ops
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
-from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import ring_slot
-from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_color_multiple
 
 
@@ -190,30 +188,45 @@ class DiagonalBiLSTM(keras.layers.Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     # === Step-wise computation, for cached sampling ===
-    # Caches, none of them as tall as the image: the layer's input along the
-    # current row (`MaskedConv2D.initial_cache`); h of the left-to-right
-    # direction for the current row and the one above (row `r` in slot
-    # `r % 2`, `kerpix.ops.pixels.ring_slot`), c for the current row, both
-    # with a zero column on the left (column `s + 1` is pixel `s`); and h
-    # of the right-to-left direction along the last finished row.
+    # Caches, none as tall as the image: the layer's input along the
+    # current row (`MaskedConv2D.initial_cache`); the left-to-right `h` of
+    # the row above (read-only along a row) and of the current row
+    # (written pixel by pixel, never read and written in the same step, so
+    # a compiled loop updates it in place); `h` and `c` of the pixel to
+    # the left; and the right-to-left `h` of the row above. `start_row`
+    # moves them up a row.
 
-    cache_size = 4
+    cache_size = 6
 
     def initial_cache(self, batch_size, width):
         dtype = self.compute_dtype
-        units = self.units
+        row = ops.zeros((batch_size, width, self.units), dtype)
+        pixel = ops.zeros((batch_size, self.units), dtype)
         return (
             self.input_to_state.initial_cache(batch_size, width),
-            ops.zeros((batch_size, 2, width + 1, units), dtype),
-            ops.zeros((batch_size, 1, width + 1, units), dtype),
-            ops.zeros((batch_size, width, units), dtype),
+            row,
+            row,
+            pixel,
+            pixel,
+            row,
         )
 
-    def reverse_row(self, cache, r, bias_row=None):
-        """The right-to-left states along row `r` (complete in the input
-        cache), right to left; to be called before row `r + 1`.
-        `bias_row`: that row of the `bias` map `(N, W, 8h)`, if any."""
-        inputs, h_left, c_left, h_above = cache
+    def start_row(self, cache, i, bias_row=None):
+        """The caches before row `i`: the last row becomes the row above,
+        with (for `i > 0`) its right-to-left states, computed along it
+        (`bias_row`: that row of the `bias` map `(N, W, 8h)`, if any)."""
+        inputs, _, h_row, h_prev, c_prev, h_right = cache
+        zeros = ops.zeros_like(h_prev)
+        h_right = ops.cond(
+            ops.greater(i, 0),
+            lambda: self._reverse_row(inputs, h_right, bias_row),
+            lambda: h_right,
+        )
+        return inputs, h_row, h_row, zeros, zeros, h_right
+
+    def _reverse_row(self, inputs, h_above, bias_row=None):
+        """The right-to-left states along the row in `inputs` (complete),
+        right to left, given those of the row above."""
         above, beside = self._kernels(True)
         z_row = self.reverse_input_to_state(inputs[:, 0])
         if bias_row is not None:
@@ -227,34 +240,34 @@ class DiagonalBiLSTM(keras.layers.Layer):
             h, c = self._cell(z, c)
             return (h, c), (h, c)
 
-        _, (hs, _) = loops.scan(
-            cell,
-            (h, h),
-            (ops.moveaxis(z_row, 1, 0), ops.moveaxis(h_above, 1, 0)),
-            reverse=True,
-        )
-        return inputs, h_left, c_left, ops.moveaxis(hs, 0, 1)
+        # One loop op, not W unrolled cells: its per-row cost stays that
+        # of the row's W cells at any width.
+        with loops.rolled_loops():
+            _, (hs, _) = loops.scan(
+                cell,
+                (h, h),
+                (ops.moveaxis(z_row, 1, 0), ops.moveaxis(h_above, 1, 0)),
+                reverse=True,
+            )
+        return ops.moveaxis(hs, 0, 1)
 
     def step(self, cache, x, i, j, bias=None):
         """Output `(N, h)` at `(i, j)` from the input there (and the `bias`
-        there, `(N, 8h)`, if any); the reverse states of row `i - 1` must
-        be in the cache (`reverse_row`)."""
-        inputs, h_left, c_left, h_right = cache
+        there, `(N, 8h)`, if any); `start_row(cache, i)` must have run."""
+        inputs, h_above, h_row, h_prev, c_prev, h_right = cache
         inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
         above, beside = self._kernels(False)
-        current = ring_slot(i, 2)
         z = (
             self.input_to_state.call_pointwise(x)
-            + ops.matmul(read_pixel(h_left, ring_slot(i - 1, 2), j + 1), above)
-            + ops.matmul(read_pixel(h_left, current, j), beside)
+            + ops.matmul(ops.take(h_above, j, axis=1), above)
+            + ops.matmul(h_prev, beside)
         )
         if bias is not None:
             z = z + ops.split(ops.cast(bias, z.dtype), 2, -1)[0]
-        h, c = self._cell(z, read_pixel(c_left, 0, j))
-        h_left = update_pixel(h_left, current, j + 1, h)
-        c_left = update_pixel(c_left, 0, j + 1, c)
+        h, c = self._cell(z, c_prev)
+        h_row = update_column(h_row, j, h)
         output = h + ops.take(h_right, j, axis=1)
-        return output, (inputs, h_left, c_left, h_right)
+        return output, (inputs, h_above, h_row, h, c, h_right)
 
     def get_config(self):
         config = super().get_config()

@@ -4,9 +4,7 @@ from keras import ops
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
-from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import ring_slot
-from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_color_multiple
 
 
@@ -140,20 +138,34 @@ class RowLSTM(keras.layers.Layer):
 
     # === Step-wise computation, for cached sampling ===
 
-    cache_size = 3
+    # Caches, none as tall as the image: the input's current row
+    # (`MaskedConv2D.initial_cache`), then `h` (columns padded) and `c` of
+    # the row above, read-only along a row, and of the current row,
+    # written pixel by pixel (never read and written in the same step, so
+    # a compiled loop updates them in place); `start_row` makes the
+    # current row the row above.
+
+    cache_size = 5
 
     def initial_cache(self, batch_size, width):
-        """Zero caches whose size does not depend on the image height: the
-        input's current row (`MaskedConv2D.initial_cache`), and `h` (with
-        padded columns) and `c` of the current row and the one above, row
-        `r` in slot `r % 2` (`kerpix.ops.pixels.ring_slot`)."""
+        """Zero caches whose size does not depend on the image height."""
         pad = self.kernel_size // 2
         dtype = self.compute_dtype
+        h = ops.zeros((batch_size, width + 2 * pad, self.units), dtype)
+        c = ops.zeros((batch_size, width, self.units), dtype)
         return (
             self.input_to_state.initial_cache(batch_size, width),
-            ops.zeros((batch_size, 2, width + 2 * pad, self.units), dtype),
-            ops.zeros((batch_size, 2, width, self.units), dtype),
+            h,
+            h,
+            c,
+            c,
         )
+
+    def start_row(self, cache, i, bias_row=None):
+        """The caches before row `i`: the last row becomes the row above
+        (`bias_row` is not needed; the same call as `DiagonalBiLSTM`'s)."""
+        inputs, _, h_row, _, c_row = cache
+        return inputs, h_row, h_row, c_row, c_row
 
     def step(self, cache, x, i, j, bias=None):
         """Hidden state `(N, h)` at `(i, j)` from the input there `(N, C)`
@@ -161,23 +173,22 @@ class RowLSTM(keras.layers.Layer):
 
         Returns `(h, cache)`; the row above must be complete in the cache.
         """
-        inputs, h_cache, c_cache = cache
+        inputs, h_above, h_row, c_above, c_row = cache
         inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
         z = self.input_to_state.call_at_pixel(inputs, i, j)
         if bias is not None:
             z = z + ops.cast(bias, z.dtype)
-        batch = ops.shape(h_cache)[0]
-        above = ring_slot(i - 1, 2)  # row -1 is the zero slot 1
+        batch = ops.shape(h_above)[0]
         window = ops.slice(
-            h_cache, (0, above, j, 0), (batch, 1, self.kernel_size, self.units)
+            h_above, (0, j, 0), (batch, self.kernel_size, self.units)
         )
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
-        z = z + ops.einsum("nku,kud->nd", window[:, 0], kernel)
-        h, c = self._cell(z, read_pixel(c_cache, above, j))
+        z = z + ops.einsum("nku,kud->nd", window, kernel)
+        h, c = self._cell(z, ops.take(c_above, j, axis=1))
         pad = self.kernel_size // 2
-        h_cache = update_pixel(h_cache, ring_slot(i, 2), j + pad, h)
-        c_cache = update_pixel(c_cache, ring_slot(i, 2), j, c)
-        return h, (inputs, h_cache, c_cache)
+        h_row = update_column(h_row, j + pad, h)
+        c_row = update_column(c_row, j, c)
+        return h, (inputs, h_above, h_row, c_above, c_row)
 
     def get_config(self):
         config = super().get_config()

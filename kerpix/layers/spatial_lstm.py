@@ -2,9 +2,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import ring_slot
-from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -142,44 +140,43 @@ class SpatialLSTM(keras.layers.Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     # === Step-wise computation, for cached sampling ===
-    # Caches: h and c of the current row and the one above (row `r` in slot
-    # `r % 2`, `kerpix.ops.pixels.ring_slot`; row -1 is the zero slot 1),
-    # with a zero column on the left (column `s + 1` is pixel `s`): their
-    # size does not depend on the image height.
+    # Caches, none as tall as the image: h and c of the row above
+    # (read-only along a row) and of the current row (written pixel by
+    # pixel, never read and written in the same step, so a compiled loop
+    # updates them in place), and h and c of the pixel to the left.
+    # `start_row` moves them up a row.
+
+    cache_size = 6
 
     def initial_cache(self, batch_size, width):
-        shape = (batch_size, 2, width + 1, self.units)
         dtype = self.compute_dtype
-        return ops.zeros(shape, dtype), ops.zeros(shape, dtype)
+        row = ops.zeros((batch_size, width, self.units), dtype)
+        pixel = ops.zeros((batch_size, self.units), dtype)
+        return row, row, row, row, pixel, pixel
+
+    def start_row(self, cache):
+        """The caches before a row: the last row becomes the row above."""
+        _, h_row, _, c_row, h_prev, _ = cache
+        zeros = ops.zeros_like(h_prev)
+        return h_row, h_row, c_row, c_row, zeros, zeros
 
     def step(self, cache, x, i, j):
         """Hidden state `(N, h)` at `(i, j)` from the input there `(N, D)`;
         returns `(h, cache)`."""
-        h_cache, c_cache = cache
-        above, current = ring_slot(i - 1, 2), ring_slot(i, 2)
+        h_above, h_row, c_above, c_row, h_prev, c_prev = cache
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
         z = (
             ops.matmul(x, ops.cast(self.input_kernel, self.compute_dtype))
             + ops.cast(self.bias, self.compute_dtype)
             + ops.matmul(
-                ops.concatenate(
-                    [
-                        read_pixel(h_cache, above, j + 1),
-                        read_pixel(h_cache, current, j),
-                    ],
-                    -1,
-                ),
+                ops.concatenate([ops.take(h_above, j, axis=1), h_prev], -1),
                 kernel,
             )
         )
-        h, c = self.cell(
-            z,
-            read_pixel(c_cache, current, j),
-            read_pixel(c_cache, above, j + 1),
-        )
-        h_cache = update_pixel(h_cache, current, j + 1, h)
-        c_cache = update_pixel(c_cache, current, j + 1, c)
-        return h, (h_cache, c_cache)
+        h, c = self.cell(z, c_prev, ops.take(c_above, j, axis=1))
+        h_row = update_column(h_row, j, h)
+        c_row = update_column(c_row, j, c)
+        return h, (h_above, h_row, c_above, c_row, h, c)
 
     def get_config(self):
         config = super().get_config()

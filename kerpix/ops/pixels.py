@@ -21,6 +21,20 @@ def update_pixel(maps, i, j, values):
     return ops.scatter_update(maps, indices, ops.cast(values, maps.dtype))
 
 
+def update_column(rows, j, values):
+    """Return `rows` `(N, W, C)` with column `j` set to `values` `(N, C)`;
+    a scatter, like `update_pixel`."""
+    batch = ops.shape(rows)[0]
+    indices = ops.stack(
+        [
+            ops.arange(batch, dtype="int32"),
+            ops.full((batch,), ops.cast(j, "int32"), "int32"),
+        ],
+        axis=1,
+    )
+    return ops.scatter_update(rows, indices, ops.cast(values, rows.dtype))
+
+
 def read_pixel(maps, i, j):
     """Pixel `(i, j)` of `maps` `(N, H, W, C)` as `(N, C)`."""
     batch = ops.shape(maps)[0]

@@ -58,8 +58,9 @@ def test_step_matches_the_wavefront():
     lstm = layers.SpatialLSTM(3)
     x = np.random.default_rng(0).normal(size=(2, 3, 4, 2)).astype("float32")
     full = keras.ops.convert_to_numpy(lstm(x))
-    cache = lstm.initial_cache(2, 4)  # the current row and the one above
+    cache = lstm.initial_cache(2, 4)  # rows of caches, none image-sized
     for i in range(3):
+        cache = lstm.start_row(cache)
         for j in range(4):
             h, cache = lstm.step(cache, x[:, i, j], i, j)
             np.testing.assert_allclose(

@@ -211,27 +211,11 @@ class PixelRNNBackbone(Backbone):
             yield slice(start, start + lstm_layer.cache_size)
             start += lstm_layer.cache_size
 
-    def _reverse_rows(self, state, r):
-        # Diagonal BiLSTM: the right-to-left states of the finished row r.
-        state = list(state)
-        rows = None
-        if self.conditional_shape is not None:
-            rows = ops.take(state[-1], r, axis=1)
-        for lstm_layer, part, bias_row in zip(
-            self.lstms, self._cache_slices(), self._split_biases(rows)
-        ):
-            state[part] = lstm_layer.reverse_row(
-                tuple(state[part]), r, bias_row
-            )
-        return tuple(state)
-
     @property
     def starts_images(self):
         return self.conditional_shape is not None
 
-    @property
-    def starts_rows(self):
-        return self.lstm == "diagonal_bilstm"
+    starts_rows = True
 
     def start_image(self, state, conditional_input=None):
         """When conditional, every layer's bias map, once per image."""
@@ -241,15 +225,20 @@ class PixelRNNBackbone(Backbone):
         return tuple(state)
 
     def start_row(self, state, i, conditional_input=None):
-        """Diagonal BiLSTM: the right-to-left states of the finished row
-        above, once per row."""
-        if self.lstm != "diagonal_bilstm":
-            return tuple(state)
-        return ops.cond(
-            ops.greater(i, 0),
-            lambda: self._reverse_rows(state, i - 1),
-            lambda: tuple(state),
-        )
+        """Once per row: every LSTM's caches move up a row (the Diagonal
+        BiLSTM's computing the right-to-left states of the finished row
+        above)."""
+        state = list(state)
+        rows = [None] * self.num_layers
+        if self.lstm == "diagonal_bilstm" and self.conditional_shape:
+            # Row i - 1 of the bias maps (row -1 is not used).
+            above = ops.take(state[-1], ops.maximum(i - 1, 0), axis=1)
+            rows = self._split_biases(above)
+        for lstm_layer, part, bias_row in zip(
+            self.lstms, self._cache_slices(), rows
+        ):
+            state[part] = lstm_layer.start_row(tuple(state[part]), i, bias_row)
+        return tuple(state)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         state = self.commit(state, pixel, i, j)

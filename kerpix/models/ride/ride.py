@@ -215,6 +215,11 @@ class RIDE(DensityModel):
     def initial_state(self, batch_size):
         return self.backbone.initial_state(batch_size)
 
+    starts_rows = True
+
+    def start_row(self, state, i, conditional_input=None):
+        return self.backbone.start_row(state, i)
+
     # Samplers collect the continuous values `y` (float32); the exported
     # `sample_step` writes their levels into the integer canvas.
     sample_dtype = "float32"

@@ -4,9 +4,7 @@ from keras import ops
 from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.spatial_lstm import SpatialLSTM
 from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
-from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import ring_slot
-from kerpix.ops.pixels import update_pixel
+from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
@@ -99,39 +97,60 @@ class RIDEBackbone(keras.Model):
 
     # === Step interface ===
 
-    # State: a row ring buffer of the normalised values (the neighbourhood's
-    # `rows` rows above and the current one, image row `r` in slot
-    # `r % (rows + 1)`, columns padded by `left` and `right`), then each
-    # spatial LSTM's caches: nothing grows with the image height.
+    # State: the normalised values of the neighbourhood's `rows` rows above
+    # (read-only along a row), of the current row (written pixel by pixel,
+    # never read in the same step, so a compiled loop writes it in place)
+    # and of the `left` pixels to the left, columns padded by `left` and
+    # `right`; then each spatial LSTM's caches. Nothing grows with the
+    # image height; `start_row` moves everything up a row.
+
+    starts_rows = True
 
     def initial_state(self, batch_size):
         n = self.neighborhood
-        width = self.image_shape[1]
-        z_rows = ops.zeros(
-            (batch_size, n.rows + 1, width + n.left + n.right, 1),
-            self.compute_dtype,
-        )
-        state = [z_rows]
+        width = self.image_shape[1] + n.left + n.right
+        dtype = self.compute_dtype
+        state = [
+            ops.zeros((batch_size, n.rows, width, 1), dtype),
+            ops.zeros((batch_size, width, 1), dtype),
+            ops.zeros((batch_size, n.left, 1), dtype),
+        ]
         for lstm in self.lstms:
-            state.extend(lstm.initial_cache(batch_size, width))
+            state.extend(lstm.initial_cache(batch_size, self.image_shape[1]))
         return tuple(state)
 
+    def start_row(self, state, i, conditional_input=None):
+        """The state before row `i`: the last row joins the rows above."""
+        z_above, z_row, z_left = state[:3]
+        z_above = ops.concatenate([z_above[:, 1:], z_row[:, None]], axis=1)
+        caches = list(state[3:])
+        for part, lstm in zip(self._cache_slices(), self.lstms):
+            caches[part] = lstm.start_row(tuple(caches[part]))
+        return (z_above, z_row, ops.zeros_like(z_left)) + tuple(caches)
+
+    def _cache_slices(self):
+        for k, lstm in enumerate(self.lstms):
+            yield slice(k * lstm.cache_size, (k + 1) * lstm.cache_size)
+
     def neighbors(self, state, i, j):
-        """The causal neighbourhood `(N, 12)` of `(i, j)` in the state."""
+        """The causal neighbourhood `(N, 12)` of `(i, j)` in the state, in
+        the order of `CausalNeighborhood.offsets`."""
         n = self.neighborhood
+        z_above, _, z_left = state[:3]
+        batch = ops.shape(z_above)[0]
+        span = n.left + n.right + 1
+        window = ops.slice(z_above, (0, 0, j, 0), (batch, n.rows, span, 1))
         return ops.concatenate(
             [
-                read_pixel(
-                    state[0], ring_slot(i + di, n.rows + 1), j + n.left + dj
-                )
-                for di, dj in n.offsets
+                ops.reshape(window, (batch, n.rows * span)),
+                ops.reshape(z_left, (batch, n.left)),
             ],
             axis=-1,
         )
 
     def step(self, state, pixel, i, j, conditional_input=None):
         """Features `h` `(N, F)` at `(i, j)`; `pixel` is not read (the
-        value map in the state holds everything before it)."""
+        values in the state hold everything before it)."""
         return self.step_from_neighbors(
             state, self.neighbors(state, i, j), i, j
         )
@@ -140,19 +159,18 @@ class RIDEBackbone(keras.Model):
         """`step` given the neighbourhood `x` of `(i, j)` (a sampler that
         also needs `x` reads it once)."""
         h = self.preconditioner.whiten_inputs(x)
-        caches = list(state[1:])
-        for k, lstm in enumerate(self.lstms):
-            h, caches[2 * k : 2 * k + 2] = lstm.step(
-                tuple(caches[2 * k : 2 * k + 2]), h, i, j
-            )
-        return h, (state[0],) + tuple(caches)
+        caches = list(state[3:])
+        for part, lstm in zip(self._cache_slices(), self.lstms):
+            h, caches[part] = lstm.step(tuple(caches[part]), h, i, j)
+        return h, tuple(state[:3]) + tuple(caches)
 
     def commit(self, state, pixel, i, j):
         """Write the pixel's normalised value `pixel` `(N, 1)`."""
         n = self.neighborhood
-        slot = ring_slot(i, n.rows + 1)
-        z_rows = update_pixel(state[0], slot, j + n.left, pixel)
-        return (z_rows,) + tuple(state[1:])
+        z_above, z_row, z_left = state[:3]
+        z_row = update_column(z_row, j + n.left, pixel)
+        z_left = ops.concatenate([z_left[:, 1:], pixel[:, None]], axis=1)
+        return (z_above, z_row, z_left) + tuple(state[3:])
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
