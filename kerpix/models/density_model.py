@@ -12,6 +12,7 @@ from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
 from kerpix.models.inputs import validate_mask
+from kerpix.ops.loops import cond_update
 from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
@@ -136,16 +137,16 @@ class DensityModel(keras.Model):
         width = self.image_shape[1]
         i, j = position // width, position % width
         if self.starts_images:
-            state = ops.cond(
+            state = cond_update(
                 ops.equal(position, 0),
-                lambda: tuple(self.start_image(state, conditional_input)),
-                lambda: tuple(state),
+                lambda state: self.start_image(state, conditional_input),
+                state,
             )
         if self.starts_rows:
-            state = ops.cond(
+            state = cond_update(
                 ops.equal(j, 0),
-                lambda: tuple(self.start_row(state, i, conditional_input)),
-                lambda: tuple(state),
+                lambda state: self.start_row(state, i, conditional_input),
+                state,
             )
         return self.pixel_step(
             state, position, noise, temperature, conditional_input, known

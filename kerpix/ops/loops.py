@@ -71,3 +71,33 @@ def _rolled_scan(f, init, xs, reverse):
         lambda t, *_: t < length, body, (0, tuple(init), buffers)
     )
     return carry, ys
+
+
+def cond_update(pred, fn, state):
+    """`fn(state)` if `pred` else `state`, for a tuple `state` of which
+    `fn` replaces some entries and returns the others as they are.
+
+    Only the replaced entries pass through the graph conditional (`fn` is
+    traced once more to find them; compiled graphs run only what their
+    outputs need, so that trace computes nothing). With every entry
+    passing through, tf2onnx failed to convert the multi-scale PixelRNN's
+    staged step ("Cannot find node with output 'cond:4'"); with only the
+    replaced ones it converts.
+    """
+    state = tuple(state)
+    changed = [
+        k
+        for k, (old, new) in enumerate(zip(state, fn(state)))
+        if old is not new
+    ]
+    if not changed:
+        return state
+    updated = ops.cond(
+        pred,
+        lambda: tuple(fn(state)[k] for k in changed),
+        lambda: tuple(state[k] for k in changed),
+    )
+    state = list(state)
+    for k, value in zip(changed, updated):
+        state[k] = value
+    return tuple(state)
