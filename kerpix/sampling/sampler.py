@@ -141,13 +141,15 @@ class Sampler:
         the images' values instead of a draw. Returns what the model's
         `pixel_step` draws, of its `sample_dtype`: integer images, or
         RIDE's continuous values; with `return_state`, `(values, final
-        state)`. With `num_rows`, only the first `num_rows` rows are filled
-        (the rest stays zero): for callers that need no pixel below them.
+        state)`. With `num_rows`, only the first `num_rows` rows are
+        returned (the rest is zero; the program may have drawn a few rows
+        more): for callers that need no pixel below them.
         `batch_size` images are sampled at a time (default:
         `default_batch_size(model)`); every image depends only on its own
         noise, so the chunks change nothing but the memory used.
-        Without a progress bar (`verbose=0`) each chunk is one compiled
-        call; with one, a call fills `rows_between_updates(H)` rows.
+        Without a progress bar (`verbose=0`) a whole image batch is one
+        compiled call; with one, or with `num_rows`, each call fills
+        `rows_between_updates(H)` rows.
         """
         if batch_size is None:
             batch_size = self.default_batch_size(model)
@@ -169,7 +171,8 @@ class Sampler:
                 num_rows,
                 int(batch_size),
             )
-        height, width, _ = model.image_shape
+        full_height, width, _ = model.image_shape
+        height = full_height
         if num_rows is not None:
             if isinstance(num_rows, bool) or not (
                 isinstance(num_rows, (int, np.integer))
@@ -183,10 +186,14 @@ class Sampler:
             height = int(num_rows)
         batch = noise.shape[0]
         progbar = None
-        rows_per_call = height  # the whole image in one compiled call
+        # The whole image in one compiled call; with a progress bar, or for
+        # the first rows only, calls of a fixed divisor of the height (two
+        # programs per model at most, whatever `num_rows`).
+        rows_per_call = full_height
+        if verbose in ("auto", 1, True) or height < full_height:
+            rows_per_call = rows_between_updates(full_height)
         if verbose in ("auto", 1, True):
             progbar = keras.utils.Progbar(height, unit_name="row")
-            rows_per_call = rows_between_updates(height)
         program = self.program(
             model, completes=known is not None, num_rows=rows_per_call
         )
@@ -211,7 +218,8 @@ class Sampler:
             canvas[:, start:stop] = outputs["rows"]
             state = tuple(outputs["state"])
             if progbar is not None:
-                progbar.update(stop)
+                progbar.update(min(stop, height))
+        canvas[:, height:] = 0  # rows past `num_rows` are not returned
         if return_state:
             return canvas, state
         return canvas

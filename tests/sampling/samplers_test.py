@@ -277,6 +277,15 @@ def test_one_compiled_call_per_image_batch_unless_a_progress_bar(
     np.testing.assert_array_equal(shown, quiet)
     assert sampling.sampler.rows_between_updates(28) == 4
     assert sampling.sampler.rows_between_updates(13) == 1
+    # The first rows only (RIDE inpainting asks for each block's rows): the
+    # same 2-row program whatever num_rows, the rows below left zero.
+    calls.clear()
+    for rows in (1, 3, 5):
+        top = sampler.fill(model, noise, verbose=0, num_rows=rows)
+        np.testing.assert_array_equal(top[:, :rows], quiet[:, :rows])
+        assert not top[:, rows:].any()
+    assert calls == [2, 2, 2, 2, 2, 2]
+    assert len(sampling.row_program._PROGRAMS[model]) == 2
 
 
 def test_sampler_jit_compile_argument():
