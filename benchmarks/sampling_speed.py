@@ -12,7 +12,8 @@ For each family and image size, on the same untrained model and noise:
 - cached (graph): the same without XLA (`jit_compile=False`), with
   `--compare-jit`, where naive is timed;
 - naive: `RasterSampler`, the whole network per sub-pixel, timed on the
-  first `--naive-rows` rows and extrapolated (every pixel costs it the
+  first `--naive-rows` rows (rounded up to whole calls of the partial
+  fill, `rows_between_updates`) and extrapolated (every pixel costs it the
   same), up to `--naive-max-size`;
 - keras.io: `model.predict(canvas)` per sub-pixel then an inverse-CDF
   draw, the loop of the keras.io PixelCNN example, timed on
@@ -40,6 +41,7 @@ import numpy as np  # noqa: E402
 
 from kerpix import models  # noqa: E402
 from kerpix import sampling  # noqa: E402
+from kerpix.sampling.sampler import rows_between_updates  # noqa: E402
 from kerpix.training.train import versions  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -186,7 +188,10 @@ def measure(family, size, args):
         row["xla_vs_graph_differing_subpixels"] = int((graph != cached).sum())
     simple = not model.conditional_dims and family != "ride"
     if naive_here and "naive" in model.sampling_methods:
-        rows = min(args.naive_rows, size)
+        # Partial fills run in calls of `rows_between_updates(size)` rows:
+        # time whole calls.
+        step = rows_between_updates(size)
+        rows = min(-(-args.naive_rows // step) * step, size)
         naive_s, naive = time_fill(
             sampling.RasterSampler(), model, noise, num_rows=rows
         )
