@@ -54,7 +54,7 @@ def main(argv=None):
     # Partial fills run in calls of `rows_between_updates` rows: time
     # whole calls.
     step = rows_between_updates(args.size)
-    rows = min(-(-args.rows // step) * step, args.size)
+    timed_rows = min(-(-args.rows // step) * step, args.size)
     results = {}
     for family in args.families:
         model = sampling_speed.FAMILIES[family](shape, args)
@@ -64,9 +64,9 @@ def main(argv=None):
                 (batch, model.num_positions, model.noise_dims), "float32"
             )
             seconds, _ = sampling_speed.time_fill(
-                sampler, model, noise, num_rows=rows, repeats=2
+                sampler, model, noise, num_rows=timed_rows, repeats=2
             )
-            per_row = seconds / rows
+            per_row = seconds / timed_rows
             rows.append(
                 {
                     "batch_size": batch,
@@ -93,7 +93,7 @@ def main(argv=None):
         "image_shape": list(shape),
         "filters": args.filters,
         "num_layers": args.num_layers,
-        "timed_rows": rows,
+        "timed_rows": timed_rows,
         "families": results,
         "hardware": likelihood.hardware(),
         "versions": versions(),
