@@ -141,12 +141,14 @@ class DensityModel(keras.Model):
                 ops.equal(position, 0),
                 lambda state: self.start_image(state, conditional_input),
                 state,
+                narrow=self.narrow_start_conditionals,
             )
         if self.starts_rows:
             state = cond_update(
                 ops.equal(j, 0),
                 lambda state: self.start_row(state, i, conditional_input),
                 state,
+                narrow=self.narrow_start_conditionals,
             )
         return self.pixel_step(
             state, position, noise, temperature, conditional_input, known
@@ -155,6 +157,9 @@ class DensityModel(keras.Model):
     # Whether `start_image` / `start_row` do any work (see `Backbone`).
     starts_images = False
     starts_rows = False
+    # Whether `step_with_starts` passes only the entries they replace
+    # through its conditionals (see `kerpix.ops.loops.cond_update`).
+    narrow_start_conditionals = False
 
     def start_image(self, state, conditional_input=None):
         """The sampling state before the first pixel: maps computed once
