@@ -54,6 +54,11 @@ class Backbone(keras.Model):
     # Whether `start_image` / `start_row` do any work.
     starts_images = False
     starts_rows = False
+    # Whether exported steps pass only the state entries the starts
+    # replace through their graph conditionals (`kerpix.ops.loops.
+    # cond_update`): tf2onnx needs it when a start returns entries as they
+    # are (Row LSTM, RIDE, multi-scale).
+    narrow_start_conditionals = True
 
     def start_image(self, state, conditional_input=None):
         """The state before pixel `(0, 0)` (unchanged by default)."""

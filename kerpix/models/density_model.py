@@ -159,7 +159,7 @@ class DensityModel(keras.Model):
     starts_rows = False
     # Whether `step_with_starts` passes only the entries they replace
     # through its conditionals (see `kerpix.ops.loops.cond_update`).
-    narrow_start_conditionals = False
+    narrow_start_conditionals = True
 
     def start_image(self, state, conditional_input=None):
         """The sampling state before the first pixel: maps computed once

@@ -180,6 +180,10 @@ class ImageDensityModel(DensityModel):
     def starts_rows(self):
         return self.backbone.starts_rows
 
+    @property
+    def narrow_start_conditionals(self):
+        return self.backbone.narrow_start_conditionals
+
     def start_image(self, state, conditional_input=None):
         return self.backbone.start_image(
             state, self._step_condition(conditional_input)

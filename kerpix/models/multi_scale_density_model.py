@@ -254,10 +254,6 @@ class MultiScaleDensityModel(ImageDensityModel):
         state = tuple(map(pick, small_states, rest_states))
         return pick(small_canvas_out, rest_canvas), state
 
-    # The staged step's conditionals pass only what the starts replace:
-    # with the whole staged state, tf2onnx failed to convert them.
-    narrow_start_conditionals = True
-
     def pixel_step(
         self,
         state,

@@ -80,11 +80,12 @@ def cond_update(pred, fn, state, narrow=False):
     With `narrow`, only the replaced entries pass through the graph
     conditional (`fn` is traced once more to find them; compiled graphs
     run only what their outputs need, so that trace computes nothing).
-    With every entry passing through, tf2onnx failed to convert the
-    multi-scale PixelRNN's staged step ("Cannot find node with output
-    'cond:4'"), which therefore narrows; narrowing made the Gated
-    PixelCNN's `sample.onnx` 7× slower in ONNX Runtime (2.24 s against
-    0.30 s for 8 images of 28×28), so the others pass the whole state.
+    With every entry passing through, tf2onnx failed to convert the steps
+    whose starts return entries as they are (Row LSTM, RIDE, the
+    multi-scale PixelRNN: "Cannot find node with output 'cond:4'"), which
+    therefore narrow; narrowing made the Gated PixelCNN's `sample.onnx`
+    7× slower in ONNX Runtime (2.24 s against 0.30 s for 8 images of
+    28×28), which passes the whole state.
     """
     state = tuple(state)
     if not narrow:
