@@ -2,11 +2,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerpix.models.density_model import DensityModel
 from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.inputs import reject_conditional
 from kerpix.models.inputs import split_inputs
 from kerpix.ops.pixels import read_pixel
-from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_images
@@ -201,16 +201,9 @@ class MultiScaleDensityModel(ImageDensityModel):
         def full_stage(position, small, known):
             # The full image's step (with its image and row starts) on the
             # staged state; the small image's part passes through.
-            position = ops.cast(position, "int32")
-            values, new_state = self.step_with_starts(
-                state, position, noise, temperature, small, known
+            return DensityModel.sample_step(
+                self, canvas, state, position, noise, temperature, small, known
             )
-            i, j = (
-                position // self.image_shape[1],
-                position % self.image_shape[1],
-            )
-            new_canvas = update_pixel(canvas, i, j, values)
-            return new_canvas, tuple(new_state)
 
         if conditional_input is not None:
             return full_stage(position, conditional_input, known)
