@@ -5,6 +5,7 @@ from keras import ops
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
+from kerpix.ops.pixels import read_column
 from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_color_multiple
 
@@ -222,13 +223,14 @@ class DiagonalBiLSTM(keras.layers.Layer):
             lambda: self._reverse_row(inputs, h_right, bias_row),
             lambda: h_right,
         )
+        inputs = self.input_to_state.next_row(inputs)
         return inputs, h_row, h_row, zeros, zeros, h_right
 
     def _reverse_row(self, inputs, h_above, bias_row=None):
         """The right-to-left states along the row in `inputs` (complete),
         right to left, given those of the row above."""
         above, beside = self._kernels(True)
-        z_row = self.reverse_input_to_state(inputs[:, 0])
+        z_row = self.reverse_input_to_state(inputs[:, -1])
         if bias_row is not None:
             z_row = z_row + ops.split(ops.cast(bias_row, z_row.dtype), 2, -1)[1]
         h = ops.zeros_like(h_above[:, 0])
@@ -255,18 +257,18 @@ class DiagonalBiLSTM(keras.layers.Layer):
         """Output `(N, h)` at `(i, j)` from the input there (and the `bias`
         there, `(N, 8h)`, if any); `start_row(cache, i)` must have run."""
         inputs, h_above, h_row, h_prev, c_prev, h_right = cache
-        inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
+        inputs = self.input_to_state.cache_pixel(inputs, j, x)
         above, beside = self._kernels(False)
         z = (
             self.input_to_state.call_pointwise(x)
-            + ops.matmul(ops.take(h_above, j, axis=1), above)
+            + ops.matmul(read_column(h_above, j), above)
             + ops.matmul(h_prev, beside)
         )
         if bias is not None:
             z = z + ops.split(ops.cast(bias, z.dtype), 2, -1)[0]
         h, c = self._cell(z, c_prev)
         h_row = update_column(h_row, j, h)
-        output = h + ops.take(h_right, j, axis=1)
+        output = h + read_column(h_right, j)
         return output, (inputs, h_above, h_row, h, c, h_right)
 
     def get_config(self):

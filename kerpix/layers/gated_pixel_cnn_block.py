@@ -208,15 +208,16 @@ class GatedPixelCNNBlock(keras.layers.Layer):
 
     # === Step-wise computation, for cached sampling ===
 
-    def vertical_row(self, v_cache, r, conditional=None):
-        """`(v_pre, v')` along row `r`, `(N, W, 2F)` and `(N, W, F)`.
+    def vertical_row(self, v_cache, conditional=None):
+        """`(v_pre, v')` along the current row of `v_cache`, `(N, W, 2F)`
+        and `(N, W, F)`.
 
-        `v_cache` is the vertical convolution's row ring buffer of its
-        input (`MaskedConv2D.initial_cache`), complete up to row `r`;
-        `conditional` is
-        a vector `(N, D)` or row `r` of the conditioning map `(N, W, D)`.
+        `v_cache` is the vertical convolution's row buffer of its input
+        (`MaskedConv2D.initial_cache`), its current row complete;
+        `conditional` is a vector `(N, D)` or that row of the conditioning
+        map `(N, W, D)`.
         """
-        v_pre = self.vertical.call_at_row(v_cache, r)
+        v_pre = self.vertical.call_at_row(v_cache)
         if self.conditional_dims:
             v_pre = v_pre + self._spread(self.condition_v(conditional), 3)
         return v_pre, self.gate(v_pre)
@@ -224,13 +225,13 @@ class GatedPixelCNNBlock(keras.layers.Layer):
     def horizontal_step(self, h_row, h_in, link_in, j, conditional=None):
         """`(h', h_row)` at column `j` of the current row.
 
-        `h_row` is the horizontal convolution's ring buffer (one row: the
+        `h_row` is the horizontal convolution's row buffer (one row: the
         current one, padded); `h_in` `(N, C)` is the input at `j` and
         `link_in` `(N, 2F)` the vertical pre-activation one row up;
         `conditional` `(N, D)` is the vector, or the map at `(i, j)`.
         """
-        h_row = self.horizontal.cache_pixel(h_row, 0, j, h_in)
-        h_pre = self.horizontal.call_at_pixel(h_row, 0, j)
+        h_row = self.horizontal.cache_pixel(h_row, j, h_in)
+        h_pre = self.horizontal.call_at_pixel(h_row, j)
         h_pre = h_pre + pointwise(self.link, link_in)
         if self.conditional_dims:
             h_pre = h_pre + self.condition_h(conditional)

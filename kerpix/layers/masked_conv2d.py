@@ -1,13 +1,13 @@
+import math
+
 import keras
 from keras import ops
 
 from kerpix.ops.causal_masks import MASK_TYPES
 from kerpix.ops.causal_masks import _normalize_kernel_size
 from kerpix.ops.causal_masks import causal_mask
-from kerpix.ops.pixels import ring_slot
-from kerpix.ops.pixels import ring_window
 from kerpix.ops.pixels import update_pixel
-from kerpix.ops.pixels import update_row
+from kerpix.ops.pixels import window
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -125,11 +125,13 @@ class MaskedConv2D(keras.layers.Conv2D):
         return super().convolution_op(inputs, kernel * mask)
 
     # === Step-wise (one pixel) computation, for cached sampling ===
-    # A step keeps the layer's input in a row ring buffer (`initial_cache`):
-    # the `cache_rows` rows a kernel reads (the centre row and those above;
-    # the mask zeroes the rest), image row `r` in slot `r % cache_rows`,
-    # zero-padded by `padding_size[1]` columns on each side. Its size, and
-    # the work of a step, do not depend on the image height.
+    # A step keeps the layer's input in a row buffer (`initial_cache`): the
+    # `cache_rows` rows a kernel reads (the centre row and those above; the
+    # mask zeroes the rest), oldest first, the current row last, zero-padded
+    # by `padding_size[1]` columns on each side. `next_row` moves the rows
+    # up once per image row, so a step reads the whole buffer and writes a
+    # fixed row: its size, and the work of a step, do not depend on the
+    # image height (and a step has no row index to compute).
 
     @property
     def padding_size(self):
@@ -145,58 +147,71 @@ class MaskedConv2D(keras.layers.Conv2D):
         return self.padding_size[0] + 1
 
     def initial_cache(self, batch_size, width):
-        """Zero ring buffer of the input, `(N, cache_rows, W + 2*pw, C)`."""
+        """Zero row buffer of the input, `(N, cache_rows, W + 2*pw, C)`."""
         pw = self.padding_size[1]
         return ops.zeros(
             (batch_size, self.cache_rows, width + 2 * pw, self.kernel.shape[2]),
             self.compute_dtype,
         )
 
-    def cache_pixel(self, cache, i, j, values):
-        """`cache` with the input at pixel `(i, j)` set to `values` `(N, C)`."""
-        slot = ring_slot(i, self.cache_rows)
-        return update_pixel(cache, slot, j + self.padding_size[1], values)
+    def next_row(self, cache):
+        """`cache` before the next image row: its rows move up by one. The
+        new current row holds the old one's values until pixels overwrite
+        them; the stale ones right of a pixel sit where the causal kernel
+        has zero weight."""
+        if self.cache_rows == 1:
+            return cache
+        return ops.concatenate([cache[:, 1:], cache[:, -1:]], axis=1)
 
-    def cache_row(self, cache, r, values):
-        """`cache` with row `r` of the input set to `values` `(N, W, C)`."""
-        slot = ring_slot(r, self.cache_rows)
-        return update_row(cache, slot, self.padding_size[1], values)
+    def cache_pixel(self, cache, j, values):
+        """`cache` with the current row's input at column `j` set to
+        `values` `(N, C)`."""
+        pw = self.padding_size[1]
+        return update_pixel(cache, self.cache_rows - 1, j + pw, values)
 
-    def call_at_pixel(self, cache, i, j):
-        """Output at pixel `(i, j)` only, `(N, filters)`.
+    def push_row(self, cache, values):
+        """`cache` with the complete row `values` `(N, W, C)` as its current
+        row, the others moved up by one."""
+        pw = self.padding_size[1]
+        row = ops.pad(ops.cast(values, cache.dtype), ((0, 0), (pw, pw), (0, 0)))
+        return ops.concatenate([cache[:, 1:], row[:, None]], axis=1)
 
-        `cache` (see `initial_cache`) holds the input up to `(i, j)`; `i`
-        and `j` may be traced scalars.
+    def call_at_pixel(self, cache, j):
+        """Output at column `j` of the current row only, `(N, filters)`.
+
+        `cache` (see `initial_cache`) holds the input up to that pixel; `j`
+        may be a traced scalar.
         """
         kh, kw = self.kernel_size
         dh, dw = self.dilation_rate
         cache = ops.cast(cache, self.compute_dtype)
-        batch = ops.shape(cache)[0]
-        patch = ops.slice(
-            cache,
-            (0, 0, j, 0),
-            (batch, self.cache_rows, (kw - 1) * dw + 1, cache.shape[-1]),
-        )
-        patch = ring_window(patch, i)[:, ::dh, ::dw, :]
+        patch = window(cache, (0, j), (self.cache_rows, (kw - 1) * dw + 1))
+        if (dh, dw) != (1, 1):
+            patch = patch[:, ::dh, ::dw, :]
         kernel = self._masked_kernel()[: kh // 2 + 1]
-        outputs = ops.einsum("nhwc,hwcd->nd", patch, kernel)
+        # One matmul over the flattened window (an einsum exports to ONNX
+        # as a dozen shape nodes around it).
+        outputs = ops.matmul(
+            ops.reshape(patch, (-1, math.prod(kernel.shape[:3]))),
+            ops.reshape(kernel, (-1, kernel.shape[-1])),
+        )
         return self._finish_pixel(outputs)
 
-    def call_at_row(self, cache, r):
-        """Output along row `r` only, `(N, W, filters)`, once the row is
+    def call_at_row(self, cache):
+        """Output along the current row only, `(N, W, filters)`, once it is
         complete in `cache` (the Gated PixelCNN vertical stack)."""
         kh, kw = self.kernel_size
         dh, dw = self.dilation_rate
-        band = ring_window(ops.cast(cache, self.compute_dtype), r)[:, ::dh]
+        band = ops.cast(cache, self.compute_dtype)[:, ::dh]
         kernel = self._masked_kernel()[: kh // 2 + 1]
         width = cache.shape[2] - (kw - 1) * dw
         # A sum of einsums rather than a convolution: the step runs inside
         # a graph conditional, where tf2onnx loses the shape a Conv needs.
         outputs = 0
         for dx in range(kw):
-            window = band[:, :, dx * dw : dx * dw + width]
+            columns = band[:, :, dx * dw : dx * dw + width]
             outputs = outputs + ops.einsum(
-                "nhwc,hcd->nwd", window, kernel[:, dx]
+                "nhwc,hcd->nwd", columns, kernel[:, dx]
             )
         return self._finish_pixel(outputs)
 

@@ -78,10 +78,14 @@ class ResidualBlock(keras.layers.Layer):
     # === Step-wise (one pixel) computation, for cached sampling ===
 
     def initial_cache(self, batch_size, width):
-        """Zero row ring buffer of the middle convolution's input (see
+        """Zero row buffer of the middle convolution's input (see
         `MaskedConv2D.initial_cache`): its size does not depend on the
         image height."""
         return self.spatial.initial_cache(batch_size, width)
+
+    def next_row(self, cache):
+        """`cache` before the next image row (`MaskedConv2D.next_row`)."""
+        return self.spatial.next_row(cache)
 
     def step(self, cache, inputs, i, j):
         """Block output at pixel `(i, j)` from its input there, `(N, F)`.
@@ -92,8 +96,8 @@ class ResidualBlock(keras.layers.Layer):
         """
         reduced = self.reduce.call_pointwise(keras.activations.relu(inputs))
         reduced = keras.activations.relu(reduced)
-        cache = self.spatial.cache_pixel(cache, i, j, reduced)
-        x = self.spatial.call_at_pixel(cache, i, j)
+        cache = self.spatial.cache_pixel(cache, j, reduced)
+        x = self.spatial.call_at_pixel(cache, j)
         x = self.expand.call_pointwise(keras.activations.relu(x))
         return inputs + x, cache
 

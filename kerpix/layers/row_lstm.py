@@ -4,7 +4,9 @@ from keras import ops
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
+from kerpix.ops.pixels import read_column
 from kerpix.ops.pixels import update_column
+from kerpix.ops.pixels import window
 from kerpix.utils.validation import validate_color_multiple
 
 
@@ -165,6 +167,7 @@ class RowLSTM(keras.layers.Layer):
         """The caches before row `i`: the last row becomes the row above
         (`bias_row` is not needed; the same call as `DiagonalBiLSTM`'s)."""
         inputs, _, h_row, _, c_row = cache
+        inputs = self.input_to_state.next_row(inputs)
         return inputs, h_row, h_row, c_row, c_row
 
     def step(self, cache, x, i, j, bias=None):
@@ -174,17 +177,17 @@ class RowLSTM(keras.layers.Layer):
         Returns `(h, cache)`; the row above must be complete in the cache.
         """
         inputs, h_above, h_row, c_above, c_row = cache
-        inputs = self.input_to_state.cache_pixel(inputs, i, j, x)
-        z = self.input_to_state.call_at_pixel(inputs, i, j)
+        inputs = self.input_to_state.cache_pixel(inputs, j, x)
+        z = self.input_to_state.call_at_pixel(inputs, j)
         if bias is not None:
             z = z + ops.cast(bias, z.dtype)
-        batch = ops.shape(h_above)[0]
-        window = ops.slice(
-            h_above, (0, j, 0), (batch, self.kernel_size, self.units)
-        )
+        above = window(h_above, (j,), (self.kernel_size,))
         kernel = ops.cast(self.state_kernel, self.compute_dtype)
-        z = z + ops.einsum("nku,kud->nd", window, kernel)
-        h, c = self._cell(z, ops.take(c_above, j, axis=1))
+        z = z + ops.matmul(
+            ops.reshape(above, (-1, self.kernel_size * self.units)),
+            ops.reshape(kernel, (self.kernel_size * self.units, -1)),
+        )
+        h, c = self._cell(z, read_column(c_above, j))
         pad = self.kernel_size // 2
         h_row = update_column(h_row, j + pad, h)
         c_row = update_column(c_row, j, c)

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerpix.ops.pixels import read_column
 from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_positive_int
 
@@ -169,11 +170,11 @@ class SpatialLSTM(keras.layers.Layer):
             ops.matmul(x, ops.cast(self.input_kernel, self.compute_dtype))
             + ops.cast(self.bias, self.compute_dtype)
             + ops.matmul(
-                ops.concatenate([ops.take(h_above, j, axis=1), h_prev], -1),
+                ops.concatenate([read_column(h_above, j), h_prev], -1),
                 kernel,
             )
         )
-        h, c = self.cell(z, c_prev, ops.take(c_above, j, axis=1))
+        h, c = self.cell(z, c_prev, read_column(c_above, j))
         h_row = update_column(h_row, j, h)
         c_row = update_column(c_row, j, c)
         return h, (h_above, h_row, c_above, c_row, h, c)

@@ -7,6 +7,7 @@ from kerpix.models.inputs import CONDITIONAL_INPUT
 from kerpix.models.inputs import IMAGES
 from kerpix.models.inputs import split_inputs
 from kerpix.models.preprocessor import ImageQuantizer
+from kerpix.ops.pixels import batch_rows
 from kerpix.ops.pixels import keep_known
 
 
@@ -213,7 +214,7 @@ class ImageDensityModel(DensityModel):
         `(N, C)` and the updated state.
 
         Every colour of the pixel is drawn in R→G→B order by inverse CDF of
-        `noise` `(N, noise_dims)`; the backbone's caches (row ring buffers
+        `noise` `(N, noise_dims)`; the backbone's caches (row buffers
         and recurrent states) make the work per pixel independent of the
         image size. `position` may be a traced scalar (graph loops,
         SavedModel, ONNX). `known`, for completion, is `(values (N, C),
@@ -221,30 +222,33 @@ class ImageDensityModel(DensityModel):
         a draw (and the caches see them).
         """
         width, channels = self.image_shape[1:]
-        head = self.head
         condition = self._step_condition(conditional_input)
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
         # Sub-pixels not drawn yet hold zeros: no feature of a colour group
         # reads them.
-        values = ops.zeros((ops.shape(noise)[0], channels), "int32")
+        batch = ops.shape(noise)[0]
+        values = ops.zeros((batch, channels), "int32")
         pixel_noise = noise[:, None, None, :]
-        for c in range(self.passes_per_pixel):
-            pixel = self.preprocessor(values)
-            features, new_state = self.backbone.step(
-                state, pixel, i, j, condition
+        with batch_rows(batch):  # computed once for the caches' writes
+            for c in range(self.passes_per_pixel):
+                pixel = self.preprocessor(values)
+                features, new_state = self.backbone.step(
+                    state, pixel, i, j, condition
+                )
+                params = self.head.call_pointwise(features)[:, None, None, :]
+                drawn = self.head.sample(params, pixel_noise, temperature)
+                drawn = ops.cast(drawn[:, 0, 0, :], values.dtype)
+                if known is not None:
+                    drawn = keep_known(drawn, known)
+                if self.passes_per_pixel > 1:
+                    # Only colour c is final in pass c.
+                    onehot = ops.one_hot(c, channels, dtype=values.dtype)
+                    drawn = values * (1 - onehot) + drawn * onehot
+                values = drawn
+            state = self.backbone.commit(
+                new_state, self.preprocessor(values), i, j
             )
-            params = head.call_pointwise(features)[:, None, None, :]
-            drawn = head.sample(params, pixel_noise, temperature)[:, 0, 0, :]
-            drawn = ops.cast(drawn, values.dtype)
-            if known is not None:
-                drawn = keep_known(drawn, known)
-            if self.passes_per_pixel > 1:
-                # Only colour c is final in pass c.
-                onehot = ops.one_hot(c, channels, dtype=values.dtype)
-                drawn = values * (1 - onehot) + drawn * onehot
-            values = drawn
-        state = self.backbone.commit(new_state, self.preprocessor(values), i, j)
         return values, state
 
     @property

@@ -1,5 +1,7 @@
 """Reading and writing one pixel of a batch of maps (traceable indices)."""
 
+import contextlib
+
 from keras import ops
 
 
@@ -10,12 +12,9 @@ def update_pixel(maps, i, j, values):
     scatter (`ScatterND` in ONNX) rather than a dynamic slice update, whose
     TensorFlow lowering (XlaDynamicUpdateSlice) ONNX cannot express.
     """
-    batch = ops.shape(maps)[0]
-    rows = ops.arange(batch, dtype="int32")
-    i = ops.cast(i, "int32")
-    j = ops.cast(j, "int32")
-    indices = ops.stack(
-        [rows, ops.full((batch,), i, "int32"), ops.full((batch,), j, "int32")],
+    rows, zeros = _batch_rows(maps)
+    indices = ops.concatenate(
+        [rows, zeros + ops.cast(i, "int32"), zeros + ops.cast(j, "int32")],
         axis=1,
     )
     return ops.scatter_update(maps, indices, ops.cast(values, maps.dtype))
@@ -24,23 +23,67 @@ def update_pixel(maps, i, j, values):
 def update_column(rows, j, values):
     """Return `rows` `(N, W, C)` with column `j` set to `values` `(N, C)`;
     a scatter, like `update_pixel`."""
-    batch = ops.shape(rows)[0]
-    indices = ops.stack(
-        [
-            ops.arange(batch, dtype="int32"),
-            ops.full((batch,), ops.cast(j, "int32"), "int32"),
-        ],
-        axis=1,
-    )
+    batch_rows, zeros = _batch_rows(rows)
+    indices = ops.concatenate([batch_rows, zeros + ops.cast(j, "int32")], 1)
     return ops.scatter_update(rows, indices, ops.cast(values, rows.dtype))
+
+
+# The batch's row numbers that scatters index, `(N, 1)`, and zeros like
+# them, when a step computes them once (`batch_rows`).
+_BATCH_ROWS = []
+
+
+@contextlib.contextmanager
+def batch_rows(batch_size):
+    """Scatters (`update_pixel`, `update_column`) inside the block index the
+    batch with row numbers computed once here, not from each tensor's
+    shape: a sampling step writes a dozen caches, and in the exported
+    step graph each computation of the row numbers is half a dozen nodes
+    that ONNX Runtime runs at every pixel (its cost per step grows with
+    the node count; `benchmarks/onnx_sampling_speed.py`). Every tensor
+    written inside must have `batch_size` rows."""
+    rows = ops.arange(batch_size, dtype="int32")[:, None]
+    _BATCH_ROWS.append((rows, rows * 0))
+    try:
+        yield
+    finally:
+        _BATCH_ROWS.pop()
+
+
+def _batch_rows(maps):
+    if _BATCH_ROWS:
+        return _BATCH_ROWS[-1]
+    rows = ops.arange(ops.shape(maps)[0], dtype="int32")[:, None]
+    return rows, rows * 0
 
 
 def read_pixel(maps, i, j):
     """Pixel `(i, j)` of `maps` `(N, H, W, C)` as `(N, C)`."""
-    batch = ops.shape(maps)[0]
-    channels = maps.shape[-1]
-    pixel = ops.slice(maps, (0, i, j, 0), (batch, 1, 1, channels))
-    return ops.reshape(pixel, (batch, channels))
+    pixel = window(maps, (i, j), (1, 1))
+    return ops.reshape(pixel, (-1, maps.shape[-1]))
+
+
+def read_column(rows, j):
+    """Column `j` of `rows` `(N, W, C)` as `(N, C)` (`j` may be traced)."""
+    return ops.reshape(window(rows, (j,), (1,)), (-1, rows.shape[-1]))
+
+
+def window(maps, start, size):
+    """`maps[:, start[0]:start[0] + size[0], ..., :]` for traced `start`.
+
+    A slice whose batch size is "the rest" (-1) when the batch is
+    symbolic rather than read from the tensor's shape, and unlike
+    `ops.take`, no correction of negative indices: the exported step
+    graph stays a few nodes per read (ONNX Runtime's cost per step grows
+    with its node count; `benchmarks/onnx_sampling_speed.py`). Backends
+    with static shapes (JAX) get the batch size itself.
+    """
+    batch = maps.shape[0] if maps.shape[0] is not None else -1
+    return ops.slice(
+        maps,
+        (0,) + tuple(start) + (0,) * (len(maps.shape) - 1 - len(start)),
+        (batch,) + tuple(size) + tuple(maps.shape[1 + len(size) :]),
+    )
 
 
 def update_row(maps, r, offset, values):
@@ -61,32 +104,3 @@ def keep_known(drawn, known):
     values, keep = known
     keep = ops.cast(keep, drawn.dtype)[:, None]
     return drawn * (1 - keep) + ops.cast(values, drawn.dtype) * keep
-
-
-# === Row ring buffers ===
-# A sampling step reads a few rows of a map: the current one and some
-# above. A ring buffer keeps only those `rows` rows, image row `r` in slot
-# `r % rows`, so a step's reads and writes cost the same for any image
-# height (and nothing is shifted: a row's slot is overwritten pixel by
-# pixel as the row is filled; stale pixels to the right of the current one
-# sit where causal kernels have zero weight).
-
-
-def ring_slot(r, rows):
-    """The slot of image row `r` (a traced scalar or int, >= -rows: row -1
-    is the slot the ring starts at zero) in a ring buffer of `rows`
-    rows. Non-negative operands only: with `mod(-1, rows)` the ONNX
-    export sliced an empty row for row -1."""
-    return ops.mod(ops.cast(r, "int32") + rows, rows)
-
-
-def ring_window(ring, i):
-    """The rows of `ring` `(N, rows, ...)` in image order, oldest first,
-    when `i` is the newest row: rows `i - rows + 1 .. i`."""
-    rows = ring.shape[1]
-    if rows == 1:
-        return ring
-    order = ring_slot(
-        ops.cast(i, "int32") + 1 + ops.arange(rows, dtype="int32"), rows
-    )
-    return ops.take(ring, order, axis=1)

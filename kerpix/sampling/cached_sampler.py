@@ -7,7 +7,7 @@ from kerpix.sampling.sampler import Sampler
 class CachedSampler(Sampler):
     """Fast sampler: one `model.pixel_step` per pixel.
 
-    The backbone keeps row ring buffers (the rows each layer's kernel
+    The backbone keeps row buffers (the rows each layer's kernel
     reads) and recurrent states, so the work per pixel does not grow with
     the image (Ramachandran et al., 2017, "Fast Generation for
     Convolutional Autoregressive Models"). It gives exactly the images of

@@ -36,13 +36,13 @@ def test_step_matches_the_full_block():
     v = rng.normal(size=(2, 4, 5, 6)).astype("float32")
     h = rng.normal(size=(2, 4, 5, 6)).astype("float32")
     v_full, h_full = (keras.ops.convert_to_numpy(t) for t in block((v, h)))
-    # Row ring buffers, as the backbone's step keeps them: the vertical
-    # input's last rows, the horizontal input's current row.
+    # Row buffers, as the backbone's step keeps them: the vertical input's
+    # last rows, the horizontal input's current row.
     v_cache = block.vertical.initial_cache(2, 5)
     v_pre_above = np.zeros((2, 5, 12), "float32")
     for i in range(4):
-        v_cache = block.vertical.cache_row(v_cache, i, v[:, i])
-        v_pre, v_row = block.vertical_row(v_cache, i)
+        v_cache = block.vertical.push_row(v_cache, v[:, i])
+        v_pre, v_row = block.vertical_row(v_cache)
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(v_row), v_full[:, i], atol=1e-5
         )

@@ -141,23 +141,24 @@ def test_call_at_pixel_equals_the_full_convolution(dilation, colors):
     x = np.random.default_rng(0).normal(size=(2, 5, 6, colors))
     full = keras.ops.convert_to_numpy(layer(x))
     cache = layer.initial_cache(2, 6)
-    # The ring holds the centre row and those above: 2 rows (3 with
+    # The buffer holds the centre row and those above: 2 rows (3 with
     # dilation 2), however tall the image.
     assert tuple(cache.shape) == (2, 1 + dilation, 6 + 4 * dilation, colors)
-    for i in range(5):
-        for j in range(6):  # raster order; stale rows stay in the ring
-            cache = layer.cache_pixel(cache, i, j, x[:, i, j])
-            got = keras.ops.convert_to_numpy(layer.call_at_pixel(cache, i, j))
-            np.testing.assert_allclose(got, full[:, i, j], atol=1e-5)
-        row = keras.ops.convert_to_numpy(layer.call_at_row(cache, i))
-        np.testing.assert_allclose(row, full[:, i], atol=1e-5)
-    # Writing a whole row lands where pixel writes do.
     by_row = layer.initial_cache(2, 6)
     for i in range(5):
-        by_row = layer.cache_row(by_row, i, x[:, i])
-    np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(by_row), keras.ops.convert_to_numpy(cache)
-    )
+        cache = layer.next_row(cache)  # the current row keeps stale values
+        for j in range(6):  # raster order
+            cache = layer.cache_pixel(cache, j, x[:, i, j])
+            got = keras.ops.convert_to_numpy(layer.call_at_pixel(cache, j))
+            np.testing.assert_allclose(got, full[:, i, j], atol=1e-5)
+        row = keras.ops.convert_to_numpy(layer.call_at_row(cache))
+        np.testing.assert_allclose(row, full[:, i], atol=1e-5)
+        # Pushing a whole row gives what the pixel writes gave.
+        by_row = layer.push_row(by_row, x[:, i])
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(by_row),
+            keras.ops.convert_to_numpy(cache),
+        )
 
 
 def test_call_pointwise_equals_a_1x1_convolution():

@@ -53,6 +53,7 @@ def test_step_in_raster_order_equals_the_full_block():
     full = keras.ops.convert_to_numpy(block(x))
     cache = block.initial_cache(2, 5)  # two rows of a 3×3 kernel
     for i in range(4):
+        cache = block.next_row(cache)
         for j in range(5):
             y, cache = block.step(cache, x[:, i, j], i, j)
             np.testing.assert_allclose(

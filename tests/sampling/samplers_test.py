@@ -164,7 +164,7 @@ def test_chunked_sampling_changes_no_image(family, monkeypatch):
 def test_step_interface_state_and_single_step():
     model = make_model((4, 5, 3), 4)
     state = model.initial_state(2)
-    # Row ring buffers of the input image (the 7×7 first layer reads the
+    # Row buffers of the input image (the 7×7 first layer reads the
     # centre row and 3 above, columns padded by 3) and of each residual
     # block, all zeros: their height does not depend on the image's.
     assert len(state) == 3
@@ -244,7 +244,7 @@ STATE_FAMILIES = dict(
 
 @pytest.mark.parametrize("family", sorted(STATE_FAMILIES))
 def test_sampling_state_does_not_grow_with_the_image_height(family):
-    # Constant work per pixel: a step's caches are row ring buffers and
+    # Constant work per pixel: a step's caches are row buffers and
     # recurrent states, the same for an image 5 times as tall.
     short = STATE_FAMILIES[family]((4, 6, 1), 4).initial_state(2)
     tall = STATE_FAMILIES[family]((20, 6, 1), 4).initial_state(2)

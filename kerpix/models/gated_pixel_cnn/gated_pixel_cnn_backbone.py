@@ -5,6 +5,7 @@ from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
+from kerpix.ops.pixels import read_column
 from kerpix.ops.pixels import read_pixel
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
@@ -149,7 +150,7 @@ class GatedPixelCNNBackbone(Backbone):
         self.conditioning_upsamplings = conditioning_upsamplings
 
     # === Step interface (see `Backbone`) ===
-    # State: per block the row ring buffer of its vertical input (the image
+    # State: per block the row buffer of its vertical input (the image
     # for block 0; see `MaskedConv2D.initial_cache`), that of its
     # horizontal input (the current row), and the vertical pre-activation
     # of the row above (for the v→h link); last, with spatial
@@ -192,7 +193,8 @@ class GatedPixelCNNBackbone(Backbone):
         return tuple(state)
 
     def start_row(self, state, i, conditional_input=None):
-        """The vertical stacks of the (complete) row above, once per row."""
+        """The vertical stacks of the (complete) row above, once per row;
+        the image's row buffer then moves up for row `i`."""
         return ops.cond(
             ops.greater(i, 0),
             lambda: tuple(
@@ -208,7 +210,7 @@ class GatedPixelCNNBackbone(Backbone):
             condition = read_pixel(state[-1], i, j)
         h = ops.cast(pixel, self.compute_dtype)
         for k, block in enumerate(self.blocks):
-            link_in = state[3 * k + 2][:, j]
+            link_in = read_column(state[3 * k + 2], j)
             h, state[3 * k + 1] = block.horizontal_step(
                 state[3 * k + 1], h, link_in, j, condition
             )
@@ -223,8 +225,8 @@ class GatedPixelCNNBackbone(Backbone):
         # final.
         first = self.blocks[0]
         state = list(state)
-        state[0] = first.vertical.cache_pixel(state[0], i, j, pixel)
-        state[1] = first.horizontal.cache_pixel(state[1], i, j, pixel)
+        state[0] = first.vertical.cache_pixel(state[0], j, pixel)
+        state[1] = first.horizontal.cache_pixel(state[1], j, pixel)
         return tuple(state)
 
     def _vertical_rows(self, state, r, conditional_input=None):
@@ -232,12 +234,13 @@ class GatedPixelCNNBackbone(Backbone):
         if self.spatial_conditioning:
             condition = ops.take(state[-1], r, axis=1)  # row r of s
         for k, block in enumerate(self.blocks):
-            v_pre, v_out = block.vertical_row(state[3 * k], r, condition)
+            v_pre, v_out = block.vertical_row(state[3 * k], condition)
             state[3 * k + 2] = v_pre
             if k + 1 < len(self.blocks):
-                state[3 * (k + 1)] = self.blocks[k + 1].vertical.cache_row(
-                    state[3 * (k + 1)], r, v_out
+                state[3 * (k + 1)] = self.blocks[k + 1].vertical.push_row(
+                    state[3 * (k + 1)], v_out
                 )
+        state[0] = self.blocks[0].vertical.next_row(state[0])
         return state
 
     def get_config(self):

@@ -120,16 +120,25 @@ class PixelCNNBackbone(Backbone):
     # === Step interface (see `Backbone`) ===
 
     def initial_state(self, batch_size):
-        """Zero row ring buffers: of the input image (the first layer's
-        rows) and of each block's middle map."""
+        """Zero row buffers: of the input image (the first layer's rows)
+        and of each block's middle map."""
         width = self.image_shape[1]
         return (self.first.initial_cache(batch_size, width),) + tuple(
             block.initial_cache(batch_size, width) for block in self.blocks
         )
 
+    starts_rows = True
+
+    def start_row(self, state, i, conditional_input=None):
+        """Once per row: every row buffer moves up a row."""
+        return (self.first.next_row(state[0]),) + tuple(
+            block.next_row(cache)
+            for block, cache in zip(self.blocks, state[1:])
+        )
+
     def step(self, state, pixel, i, j, conditional_input=None):
         state = self.commit(state, pixel, i, j)
-        x = self.first.call_at_pixel(state[0], i, j)
+        x = self.first.call_at_pixel(state[0], j)
         caches = []
         for block, cache in zip(self.blocks, state[1:]):
             x, cache = block.step(cache, x, i, j)
@@ -141,7 +150,7 @@ class PixelCNNBackbone(Backbone):
         # Hidden caches at (i, j) are final after the last colour pass (they
         # never see the sub-pixel of their own group); only the input image
         # needs the completed pixel.
-        image = self.first.cache_pixel(state[0], i, j, pixel)
+        image = self.first.cache_pixel(state[0], j, pixel)
         return (image,) + tuple(state[1:])
 
     def get_config(self):

@@ -169,7 +169,7 @@ class PixelRNNBackbone(Backbone):
             self.conditional_dims = math.prod(conditional_shape)
 
     # === Step interface (see `Backbone`) ===
-    # State: the row ring buffer of the image (the first layer's input, see
+    # State: the row buffer of the image (the first layer's input, see
     # `MaskedConv2D.initial_cache`), then each LSTM's caches (`cache_size`
     # tensors, none as tall as the image; see the layer); last, when
     # conditional, every layer's bias map, computed by `start_image` and
@@ -225,10 +225,11 @@ class PixelRNNBackbone(Backbone):
         return tuple(state)
 
     def start_row(self, state, i, conditional_input=None):
-        """Once per row: every LSTM's caches move up a row (the Diagonal
-        BiLSTM's computing the right-to-left states of the finished row
-        above)."""
+        """Once per row: the image's and every LSTM's caches move up a row
+        (the Diagonal BiLSTM's computing the right-to-left states of the
+        finished row above)."""
         state = list(state)
+        state[0] = self.first.next_row(state[0])
         rows = [None] * self.num_layers
         if self.lstm == "diagonal_bilstm" and self.conditional_shape:
             # Row i - 1 of the bias maps (row -1 is not used).
@@ -246,7 +247,7 @@ class PixelRNNBackbone(Backbone):
         if self.conditional_shape is not None:
             biases = read_pixel(state[-1], i, j)
         state = list(state)
-        x = self.first.call_at_pixel(state[0], i, j)
+        x = self.first.call_at_pixel(state[0], j)
         for lstm_layer, projection, part, bias in zip(
             self.lstms,
             self.projections,
@@ -263,7 +264,7 @@ class PixelRNNBackbone(Backbone):
         # The LSTM caches at (i, j) are final after the last colour pass
         # (no feature sees the sub-pixel of its own group): only the image
         # needs the completed pixel.
-        image = self.first.cache_pixel(state[0], i, j, pixel)
+        image = self.first.cache_pixel(state[0], j, pixel)
         return (image,) + tuple(state[1:])
 
     def get_config(self):

@@ -9,6 +9,7 @@ from kerpix.models.density_model import DensityModel
 from kerpix.models.ride import ensemble
 from kerpix.models.ride import inpainting
 from kerpix.models.ride.ride_backbone import RIDEBackbone
+from kerpix.ops.pixels import batch_rows
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_dequantization_noise
 from kerpix.utils.validation import validate_image_shape
@@ -243,18 +244,19 @@ class RIDE(DensityModel):
         width = self.image_shape[1]
         position = ops.cast(position, "int32")
         i, j = position // width, position % width
-        x = self.backbone.neighbors(state, i, j)
-        h, state = self.backbone.step_from_neighbors(state, x, i, j)
-        t = self.head.sample(h, noise, temperature)
-        z = self.backbone.preconditioner.unwhiten_outputs(x, t)
-        y = z * self.input_scale + self.input_mean
-        if known is not None:
-            values, keep = known
-            keep = ops.cast(keep, y.dtype)
-            centre = (ops.cast(values[:, 0], y.dtype) + 0.5) / self.num_levels
-            y = y * (1 - keep) + centre * keep
-            z = self.normalize(y)
-        state = self.backbone.commit(state, z[:, None], i, j)
+        with batch_rows(ops.shape(noise)[0]):  # once for the caches' writes
+            x = self.backbone.neighbors(state, i, j)
+            h, state = self.backbone.step_from_neighbors(state, x, i, j)
+            t = self.head.sample(h, noise, temperature)
+            z = self.backbone.preconditioner.unwhiten_outputs(x, t)
+            y = z * self.input_scale + self.input_mean
+            if known is not None:
+                values, keep = known
+                keep = ops.cast(keep, y.dtype)
+                centre = ops.cast(values[:, 0], y.dtype) + 0.5
+                y = y * (1 - keep) + centre / self.num_levels * keep
+                z = self.normalize(y)
+            state = self.backbone.commit(state, z[:, None], i, j)
         return ops.cast(y[:, None], "float32"), state
 
     def to_images(self, values):

@@ -5,6 +5,7 @@ from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.spatial_lstm import SpatialLSTM
 from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
 from kerpix.ops.pixels import update_column
+from kerpix.ops.pixels import window
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
 
@@ -137,13 +138,12 @@ class RIDEBackbone(keras.Model):
         the order of `CausalNeighborhood.offsets`."""
         n = self.neighborhood
         z_above, _, z_left = state[:3]
-        batch = ops.shape(z_above)[0]
         span = n.left + n.right + 1
-        window = ops.slice(z_above, (0, 0, j, 0), (batch, n.rows, span, 1))
+        above = window(z_above, (0, j), (n.rows, span))
         return ops.concatenate(
             [
-                ops.reshape(window, (batch, n.rows * span)),
-                ops.reshape(z_left, (batch, n.left)),
+                ops.reshape(above, (-1, n.rows * span)),
+                ops.reshape(z_left, (-1, n.left)),
             ],
             axis=-1,
         )
