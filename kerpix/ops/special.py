@@ -31,21 +31,22 @@ _TAIL = (
 )
 
 
-def _horner(coefficients, w):
-    p = ops.full_like(w, coefficients[0])
-    for c in coefficients[1:]:
-        p = c + p * w
-    return p
-
-
 def erfinv(x):
     """The inverse error function on `(-1, 1)` (float32 accuracy, relative
     error below ~1e-6 against SciPy), elementwise."""
     x = ops.convert_to_tensor(x)
     w = -ops.log((1.0 - x) * (1.0 + x))
-    centre = _horner(_CENTRE, w - 2.5)
-    tail = _horner(_TAIL, ops.sqrt(ops.maximum(w, 5.0)) - 3.0)
-    return ops.where(w < 5.0, centre, tail) * x
+    # Both polynomials by Horner's rule at once, side by side on a last
+    # axis of 2 (half the ops of two evaluations: an exported step runs
+    # each op on its own), then the branch for each element.
+    arguments = ops.stack([w - 2.5, ops.sqrt(ops.maximum(w, 5.0)) - 3.0], -1)
+    coefficients = [
+        ops.convert_to_tensor(pair, x.dtype) for pair in zip(_CENTRE, _TAIL)
+    ]
+    p = coefficients[1] + coefficients[0] * arguments
+    for c in coefficients[2:]:
+        p = c + p * arguments
+    return ops.where(w < 5.0, p[..., 0], p[..., 1]) * x
 
 
 def normal_quantile(u):
