@@ -14,6 +14,8 @@ from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
 from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
+from kerpix.export.onnx_loops import sample_loop
+from kerpix.export.onnx_loops import sample_rows
 from kerpix.ops.loops import rolled_loops
 
 OPSET = 17
@@ -28,7 +30,8 @@ def export_onnx(model, path):
     pixel of sampling, states as explicit inputs `state_k` and outputs
     `next_state_k`, so any ONNX Runtime host drives sampling with its own
     loop (`export/onnx_sample.py` does, with NumPy alone). `sample.onnx`:
-    the whole loop (an ONNX `Loop` over the positions around the step):
+    the whole loop (ONNX `Loop`s over rows and pixels around the pixel
+    step, see `kerpix.export.onnx_loops`):
     `noise` float32 `[batch, num_positions, noise_dims]` -> `images`, one
     `session.run` per batch, equal to `model.sample(noise=...)`.
 
@@ -78,152 +81,38 @@ def _convert(model, path, tf2onnx):
             tf_functions.sample_step_specs(model),
         ),
     ) + _encode_function(model):
-        proto, _ = tf2onnx.convert.from_function(
-            fn, input_signature=specs, opset=OPSET
-        )
-        _name_batch_axis(proto)
+        proto = _from_function(tf2onnx, fn, specs)
         _write(proto, path, f"{name}.onnx")
-        if name == "sample_step":
+        if name == "sample_step" and not sig.samples_by_rows(model):
             _write(sample_loop(model, proto), path, "sample.onnx")
+    if sig.samples_by_rows(model):
+        pieces = [
+            _from_function(tf2onnx, *make(model))
+            for make in (
+                tf_functions.pixel_step_function,
+                tf_functions.start_row_function,
+            )
+        ]
+        if model.starts_images:
+            pieces.append(
+                _from_function(
+                    tf2onnx, *tf_functions.start_image_function(model)
+                )
+            )
+        _write(sample_rows(model, *pieces), path, "sample.onnx")
+
+
+def _from_function(tf2onnx, fn, specs):
+    proto, _ = tf2onnx.convert.from_function(
+        fn, input_signature=specs, opset=OPSET
+    )
+    _name_batch_axis(proto)
+    return proto
 
 
 def _write(proto, path, filename):
     with open(os.path.join(path, filename), "wb") as f:
         f.write(proto.SerializeToString())
-
-
-def sample_loop(model, step):
-    """`sample.onnx` from `sample_step.onnx`'s model `step`: an ONNX `Loop`
-    over the `num_positions` positions whose body is the step graph itself
-    (position = iteration number, noise = that position's slice of the
-    input), from zero canvas and states. Built around the converted step
-    rather than converted again: the export costs one step conversion.
-    """
-    from onnx import TensorProto
-    from onnx import helper
-
-    body = type(step.graph)()
-    body.CopyFrom(step.graph)
-    body.name = "sample_step_body"
-    inputs = {value.name: value for value in body.input}
-    carried = [sig.CANVAS] + [
-        sig.state_name(k) for k in range(len(sig.state_shapes(model)))
-    ]
-    # The step reads its noise under another name: "noise" is the outer
-    # graph's input (batch, num_positions, noise_dims).
-    step_noise = "sample_step_noise"
-    for node in body.node:
-        node.input[:] = [
-            step_noise if n == sig.NOISE else n for n in node.input
-        ]
-    del body.input[:]
-    body.input.extend(
-        [
-            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
-            helper.make_tensor_value_info("condition", TensorProto.BOOL, []),
-        ]
-        + [inputs[name] for name in carried]
-    )
-    body.node.insert(
-        0, helper.make_node("Identity", ["iteration"], [sig.POSITION])
-    )
-    body.node.insert(
-        0,
-        helper.make_node(
-            "Gather", [sig.NOISE, "iteration"], [step_noise], axis=1
-        ),
-    )
-    body.node.append(
-        helper.make_node("Identity", ["condition"], ["condition_out"])
-    )
-    outputs = {value.name: value for value in body.output}
-    del body.output[:]
-    body.output.extend(
-        [helper.make_tensor_value_info("condition_out", TensorProto.BOOL, [])]
-        + [outputs[sig.NEXT_CANVAS]]
-        + [outputs[sig.next_state_name(k)] for k in range(len(carried) - 1)]
-    )
-    height, width, channels = model.image_shape
-    nodes = [
-        helper.make_node("Shape", [sig.NOISE], ["noise_shape"]),
-        helper.make_node(
-            "Slice", ["noise_shape", "zero", "one"], ["batch_size"]
-        ),
-        helper.make_node(
-            "Constant",
-            [],
-            ["num_positions"],
-            value=helper.make_tensor(
-                "", TensorProto.INT64, [], [model.num_positions]
-            ),
-        ),
-        helper.make_node(
-            "Constant",
-            [],
-            ["keep_going"],
-            value=helper.make_tensor("", TensorProto.BOOL, [], [True]),
-        ),
-    ]
-    initial = []
-    for k, (shape, dtype) in enumerate(
-        [((height, width, channels), sig.IMAGE_DTYPE)] + sig.state_shapes(model)
-    ):
-        elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-        nodes += [
-            helper.make_node(
-                "Constant",
-                [],
-                [f"initial_shape_{k}"],
-                value=helper.make_tensor(
-                    "", TensorProto.INT64, [len(shape)], list(shape)
-                ),
-            ),
-            helper.make_node(
-                "Concat",
-                ["batch_size", f"initial_shape_{k}"],
-                [f"initial_full_shape_{k}"],
-                axis=0,
-            ),
-            helper.make_node(
-                "ConstantOfShape",
-                [f"initial_full_shape_{k}"],
-                [f"initial_{k}"],
-                value=helper.make_tensor("", elem, [1], [0]),
-            ),
-        ]
-        initial.append(f"initial_{k}")
-    nodes.append(
-        helper.make_node(
-            "Loop",
-            ["num_positions", "keep_going"] + initial,
-            [sig.IMAGES]
-            + [f"final_state_{k}" for k in range(len(initial) - 1)],
-            body=body,
-        )
-    )
-    image = helper.make_tensor_value_info(
-        sig.IMAGES, TensorProto.INT32, ["batch", height, width, channels]
-    )
-    outer_inputs = [
-        helper.make_tensor_value_info(
-            sig.NOISE,
-            TensorProto.FLOAT,
-            ["batch", model.num_positions, model.noise_dims],
-        )
-    ] + [v for v in step.graph.input if v.name == sig.CONDITIONAL_INPUT]
-    graph = helper.make_graph(
-        nodes,
-        "sample",
-        outer_inputs,
-        [image],
-        initializer=[
-            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-        ],
-    )
-    return helper.make_model(
-        graph, opset_imports=step.opset_import, producer_name="kerpix"
-    )
 
 
 def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):

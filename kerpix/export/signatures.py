@@ -37,6 +37,13 @@ def next_state_name(k):
     return f"next_state_{k}"
 
 
+def samples_by_rows(model):
+    """Whether `model`'s sampling steps are its pixels in raster order (so
+    `sample_rows` applies)."""
+    height, width, _ = model.image_shape
+    return model.num_positions == height * width
+
+
 def state_shapes(model):
     """Per-example shapes and dtypes of `model.initial_state` (batch 1)."""
     return [

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 import kerpix.export.signatures as sig
+from kerpix.sampling.cached_sampler import CachedSampler
 
 
 def image_spec(model, name):
@@ -137,11 +138,14 @@ def sample_function(model):
     """`sample(num_samples, seed)`; conditional models take
     `sample(seed, conditional_input)`, one image per condition."""
 
+    program = row_program(model)
+
     def draw(num_samples, seed, condition=None):
         if condition is not None:
             condition = check_labels(model, condition)
         noise = seeded_noise(model, num_samples, seed)
-        return {sig.IMAGES: sample_from_noise(model, noise, condition)}
+        images = sample_from_noise(model, noise, condition, program)
+        return {sig.IMAGES: images}
 
     seed = tf.TensorSpec((), tf.int32, sig.SEED)
     if model.step_conditional_dims:
@@ -171,13 +175,35 @@ def sample_noise(model, num_samples, seed):
     return seeded_noise(model, num_samples, seed).numpy()
 
 
-def sample_from_noise(model, noise, conditional_input=None):
-    """`model.sample(noise=...)` as one graph `while_loop` of steps."""
+def row_program(model):
+    """The cached sampler's `RowProgram` over a whole image, or `None` for
+    models whose steps are not the pixels (the multi-scale model's staged
+    steps)."""
+    if not sig.samples_by_rows(model):
+        return None
+    return CachedSampler(jit_compile=False).program(model)
+
+
+def sample_from_noise(model, noise, conditional_input=None, program=None):
+    """`model.sample(noise=...)` as graph loops: `program`'s (see
+    `row_program`: the Keras sampler's loops over rows and pixels, not
+    XLA-compiled, TF Serving's CPU JIT being off by default), or one
+    `while_loop` of `sample_step`s over the positions."""
     num_samples = tf.shape(noise)[0]
+    state = tuple(model.initial_state(num_samples))
+    if program is not None:
+        inputs = {
+            "noise": noise,
+            "row": tf.zeros([num_samples], tf.int32),
+            "state": state,
+        }
+        if conditional_input is not None:
+            inputs["conditional_input"] = conditional_input
+        rows = program.call(inputs)["rows"]
+        return tf.cast(model.to_images(rows), sig.IMAGE_DTYPE)
     canvas = tf.zeros(
         tf.concat([[num_samples], model.image_shape], 0), sig.IMAGE_DTYPE
     )
-    state = tuple(model.initial_state(num_samples))
     positions = noise.shape[1]
 
     def body(position, canvas, state):
@@ -196,3 +222,74 @@ def sample_from_noise(model, noise, conditional_input=None):
         (tf.constant(0), canvas, state),
     )
     return canvas
+
+
+# === The pieces of `sample.onnx`'s loops over rows and pixels ===
+# `RowProgram`'s structure, for exporters that compose their own loops:
+# `start_image` once, then per row `start_row` and per pixel `pixel_step`,
+# each a graph of its own (no conditionals choosing between them).
+
+ROW = "row"
+VALUES = "values"
+
+
+def state_specs(model):
+    return [
+        tf.TensorSpec((None,) + shape, dtype, sig.state_name(k))
+        for k, (shape, dtype) in enumerate(sig.state_shapes(model))
+    ]
+
+
+def _split_conditional(model, args):
+    if model.step_conditional_dims:
+        return args[0], args[1:]
+    return None, args
+
+
+def _next_states(states):
+    return {sig.next_state_name(k): s for k, s in enumerate(states)}
+
+
+def start_image_function(model):
+    """`([conditional_input], *states) -> next states`."""
+
+    def start(*args):
+        condition, states = _split_conditional(model, args)
+        return _next_states(model.start_image(tuple(states), condition))
+
+    specs = conditional_specs(model) + state_specs(model)
+    return tf.function(start, input_signature=specs), specs
+
+
+def start_row_function(model):
+    """`(row, [conditional_input], *states) -> next states`, `row` int64."""
+
+    def start(row, *args):
+        condition, states = _split_conditional(model, args)
+        row = tf.cast(row, tf.int32)
+        return _next_states(model.start_row(tuple(states), row, condition))
+
+    specs = [tf.TensorSpec((), tf.int64, ROW)]
+    specs += conditional_specs(model) + state_specs(model)
+    return tf.function(start, input_signature=specs), specs
+
+
+def pixel_step_function(model):
+    """`(position, noise, [conditional_input], *states) -> values, next
+    states`: `model.pixel_step`, its values as image levels (int32 `(N,
+    C)`)."""
+
+    def step(position, noise, *args):
+        condition, states = _split_conditional(model, args)
+        values, states = model.pixel_step(
+            tuple(states), position, noise, conditional_input=condition
+        )
+        values = tf.cast(model.to_images(values), sig.IMAGE_DTYPE)
+        return {VALUES: values, **_next_states(states)}
+
+    specs = [
+        tf.TensorSpec((), tf.int64, sig.POSITION),
+        tf.TensorSpec((None, model.noise_dims), tf.float32, sig.NOISE),
+    ]
+    specs += conditional_specs(model) + state_specs(model)
+    return tf.function(step, input_signature=specs), specs
