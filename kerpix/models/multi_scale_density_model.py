@@ -193,10 +193,8 @@ class MultiScaleDensityModel(ImageDensityModel):
         second stage of `sample`/`complete` in Keras), `position` is a
         pixel of the full image; `known` then marks pixels to keep.
         """
-        small_size = self.small_state_size
-        small_canvas = state[0]
-        small_state = tuple(state[1 : 1 + small_size])
-        full_state = tuple(state[1 + small_size :])
+        (small_canvas, *small_state), full_state = self._split_state(state)
+        small_state = tuple(small_state)
 
         def full_stage(position, small, known):
             # The full image's step (with its image and row starts) on the

@@ -130,7 +130,6 @@ class Sampler:
         verbose="auto",
         conditional_input=None,
         known=None,
-        return_state=False,
         num_rows=None,
         batch_size=None,
     ):
@@ -141,10 +140,10 @@ class Sampler:
         `(images (N, H, W, C), keep (N, H, W))`: pixels with `keep` 1 take
         the images' values instead of a draw. Returns what the model's
         `pixel_step` draws, of its `sample_dtype`: integer images, or
-        RIDE's continuous values; with `return_state`, `(values, final
-        state)`. With `num_rows`, only the first `num_rows` rows are
-        returned (the rest is zero; the program may have drawn a few rows
-        more): for callers that need no pixel below them.
+        RIDE's continuous values. With `num_rows`, only the first
+        `num_rows` rows are returned (the rest is zero; the program may
+        have drawn a few rows more): for callers that need no pixel below
+        them.
         `batch_size` images are sampled at a time (default:
         `default_batch_size(model)`); every image depends only on its own
         noise, so the chunks change nothing but the memory used.
@@ -168,7 +167,6 @@ class Sampler:
                 verbose,
                 conditional_input,
                 known,
-                return_state,
                 num_rows,
                 int(batch_size),
             )
@@ -221,8 +219,6 @@ class Sampler:
             if progbar is not None:
                 progbar.update(min(stop, height))
         canvas[:, height:] = 0  # rows past `num_rows` are not returned
-        if return_state:
-            return canvas, state
         return canvas
 
     def _fill_chunks(
@@ -232,30 +228,24 @@ class Sampler:
         verbose,
         conditional_input,
         known,
-        return_state,
         num_rows,
         batch_size,
     ):
         """`fill` over consecutive chunks of `batch_size` images."""
-        canvases, states = [], []
+        canvases = []
         for start in range(0, noise.shape[0], batch_size):
             part = slice(start, start + batch_size)
-            canvas, state = self.fill(
+            canvas = self.fill(
                 model,
                 noise[part],
                 verbose,
                 None if conditional_input is None else conditional_input[part],
                 None if known is None else (known[0][part], known[1][part]),
-                return_state=True,
                 num_rows=num_rows,
                 batch_size=batch_size,
             )
             canvases.append(canvas)
-            states.append(state)
-        canvas = np.concatenate(canvases)
-        if not return_state:
-            return canvas
-        return canvas, tuple(np.concatenate(s) for s in zip(*states))
+        return np.concatenate(canvases)
 
     def default_batch_size(self, model):
         """How many images `fill` samples at once by default: at most
