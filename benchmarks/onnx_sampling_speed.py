@@ -1,14 +1,18 @@
 """Whole-image sampling: ONNX Runtime's `sample.onnx` vs Keras's cached
 sampler, side by side in one run.
 
-    python benchmarks/onnx_sampling_speed.py [--size 28] [--batch-size 8]
+    python benchmarks/onnx_sampling_speed.py [--size 28] [--batch-sizes 8]
 
 For each unconditional family (untrained, 256 levels, the widths of
 `sampling_speed.py`: filters 64, 5 layers; PixelRNNs with 32 units; RIDE
 at its paper size), the same noise goes through `model.sample(noise=...)`
-(cached sampler, one compiled XLA call, warmed up) and through one
-`session.run` of `sample.onnx` (warmed up); the images must be
-identical. Writes `benchmarks/results/onnx_sampling_speed.json`.
+(cached sampler, one compiled XLA call) and through one `session.run` of
+`sample.onnx`, both warmed up, then timed alternately `--repeats` times
+(the fastest of each: the machine's load drifts); the images must be
+identical. Also records the node count of the ONNX pixel loop's body:
+ONNX Runtime runs it op by op, so its time per pixel follows that count
+more than the arithmetic. Writes
+`benchmarks/results/onnx_sampling_speed.json`.
 """
 
 import argparse
@@ -40,19 +44,37 @@ UNCONDITIONAL = [
 ]
 
 
-def timed(fn, repeats):
-    fn()  # warm-up: tracing, graph building, session initialisation
-    start = time.perf_counter()
+def innermost_loop_nodes(path):
+    """Nodes in the body of `sample.onnx`'s innermost `Loop` (what ONNX
+    Runtime runs per pixel, op by op)."""
+    import onnx
+
+    graph = onnx.load(path).graph
+    while True:
+        loops = [n for n in graph.node if n.op_type == "Loop"]
+        if not loops:
+            return len(graph.node)
+        graph = loops[0].attribute[0].g
+
+
+def fastest(functions, repeats):
+    """The fastest of `repeats` timed calls of each function, alternating
+    between them (after a warm-up call each), and their last outputs."""
+    outputs = [fn() for fn in functions]  # tracing, session initialisation
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        out = fn()
-    return (time.perf_counter() - start) / repeats, out
+        for k, fn in enumerate(functions):
+            start = time.perf_counter()
+            outputs[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return [min(t) for t in times], outputs
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=28)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8])
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--families", nargs="+", default=UNCONDITIONAL)
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--num-layers", type=int, default=5)
@@ -72,26 +94,32 @@ def main(argv=None):
             os.path.join(folder, "sample.onnx"),
             providers=["CPUExecutionProvider"],
         )
-        noise = np.random.default_rng(0).random(
-            (args.batch_size, model.num_positions, model.noise_dims), "float32"
-        )
-        keras_seconds, keras_images = timed(
-            lambda: model.sample(noise=noise, verbose=0), args.repeats
-        )
-        onnx_seconds, (onnx_images,) = timed(
-            lambda: session.run(["images"], {"noise": noise}), args.repeats
-        )
-        result = {
-            "family": family,
-            "image": [args.size, args.size, 1],
-            "batch": args.batch_size,
-            "keras_cached_seconds": round(keras_seconds, 3),
-            "onnx_sample_seconds": round(onnx_seconds, 3),
-            "onnx_over_keras_time": round(onnx_seconds / keras_seconds, 2),
-            "identical_images": bool((keras_images == onnx_images).all()),
-        }
-        results.append(result)
-        print(result, flush=True)
+        nodes = innermost_loop_nodes(os.path.join(folder, "sample.onnx"))
+        for batch in args.batch_sizes:
+            noise = np.random.default_rng(0).random(
+                (batch, model.num_positions, model.noise_dims), "float32"
+            )
+            (keras_seconds, onnx_seconds), (keras_images, (onnx_images,)) = (
+                fastest(
+                    [
+                        lambda: model.sample(noise=noise, verbose=0),
+                        lambda: session.run(["images"], {"noise": noise}),
+                    ],
+                    args.repeats,
+                )
+            )
+            result = {
+                "family": family,
+                "image": [args.size, args.size, 1],
+                "batch": batch,
+                "keras_cached_seconds": round(keras_seconds, 4),
+                "onnx_sample_seconds": round(onnx_seconds, 4),
+                "onnx_over_keras_time": round(onnx_seconds / keras_seconds, 2),
+                "identical_images": bool((keras_images == onnx_images).all()),
+                "nodes_per_pixel": nodes,
+            }
+            results.append(result)
+            print(result, flush=True)
     write_result(
         args.output,
         {
