@@ -83,9 +83,11 @@ def cond_update(pred, fn, state, narrow=False):
     With every entry passing through, tf2onnx failed to convert the steps
     whose starts return entries as they are (Row LSTM, RIDE, the
     multi-scale PixelRNN: "Cannot find node with output 'cond:4'"), which
-    therefore narrow; narrowing made the Gated PixelCNN's `sample.onnx`
-    7× slower in ONNX Runtime (2.24 s against 0.30 s for 8 images of
-    28×28), which passes the whole state.
+    therefore narrow; narrowing made the Gated PixelCNN's exported step 7×
+    slower in ONNX Runtime (measured when `sample.onnx` looped it: 2.24 s
+    against 0.30 s for 8 images of 28×28), which passes the whole state.
+    (`sample.onnx` now runs the starts outside its pixel loop, see
+    `kerpix.export.onnx_loops`; `sample_step.onnx` keeps them.)
     """
     state = tuple(state)
     if not narrow:

@@ -177,7 +177,7 @@ class GatedPixelCNNBackbone(Backbone):
         return tuple(state)
 
     starts_rows = True
-    # Its starts convert whole, and narrowing made its sample.onnx 7×
+    # Its starts convert whole, and narrowing made its exported step 7×
     # slower in ONNX Runtime (see `kerpix.ops.loops.cond_update`).
     narrow_start_conditionals = False
 
