@@ -137,7 +137,10 @@ class PixelCNNBackbone(Backbone):
         )
 
     def step(self, state, pixel, i, j, conditional_input=None):
-        state = self.commit(state, pixel, i, j)
+        if self.image_shape[-1] > 1:
+            # Colours read the pixel's earlier sub-pixels; with one colour
+            # the mask-A first layer reads nothing of the pixel itself.
+            state = self.commit(state, pixel, i, j)
         x = self.first.call_at_pixel(state[0], j)
         caches = []
         for block, cache in zip(self.blocks, state[1:]):

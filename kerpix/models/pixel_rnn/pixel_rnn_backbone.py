@@ -242,7 +242,10 @@ class PixelRNNBackbone(Backbone):
         return tuple(state)
 
     def step(self, state, pixel, i, j, conditional_input=None):
-        state = self.commit(state, pixel, i, j)
+        if self.image_shape[-1] > 1:
+            # Colours read the pixel's earlier sub-pixels; with one colour
+            # the mask-A first layer reads nothing of the pixel itself.
+            state = self.commit(state, pixel, i, j)
         biases = None
         if self.conditional_shape is not None:
             biases = read_pixel(state[-1], i, j)
