@@ -116,6 +116,11 @@ def main(argv=None):
                 "onnx_sample_seconds": round(onnx_seconds, 4),
                 "onnx_over_keras_time": round(onnx_seconds / keras_seconds, 2),
                 "identical_images": bool((keras_images == onnx_images).all()),
+                # Float rounding may move a conditional's CDF across a
+                # noise value (a different sum order, e.g. another matmul
+                # kernel for another batch size): how many sub-pixels.
+                "differing_subpixels": int((keras_images != onnx_images).sum()),
+                "subpixels": int(keras_images.size),
                 "nodes_per_pixel": nodes,
             }
             results.append(result)

@@ -159,27 +159,13 @@ def sample_rows(model, pixel_step, start_row, start_image=None):
             "Transpose", ["values"], [sig.IMAGES], perm=[2, 0, 1, 3]
         ),
     ]
-    graph = helper.make_graph(
+    return _sample_model(
+        model,
         nodes,
-        "sample",
-        [_noise_input(model)] + conditional,
-        [
-            helper.make_tensor_value_info(
-                sig.IMAGES,
-                TensorProto.INT32,
-                ["batch", height, width, channels],
-            )
-        ],
-        initializer=[
-            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-            helper.make_tensor("height", TensorProto.INT64, [], [height]),
-            helper.make_tensor("width", TensorProto.INT64, [], [width]),
-            helper.make_tensor("keep_going", TensorProto.BOOL, [], [True]),
-        ],
-    )
-    return helper.make_model(
-        graph, opset_imports=pixel_step.opset_import, producer_name="kerpix"
+        conditional,
+        pixel_step.opset_import,
+        height=height,
+        width=width,
     )
 
 
@@ -240,29 +226,12 @@ def sample_loop(model, step):
             body=body,
         )
     )
-    height, width, channels = model.image_shape
-    graph = helper.make_graph(
+    return _sample_model(
+        model,
         nodes,
-        "sample",
-        [_noise_input(model)] + _conditional_inputs(step),
-        [
-            helper.make_tensor_value_info(
-                sig.IMAGES,
-                TensorProto.INT32,
-                ["batch", height, width, channels],
-            )
-        ],
-        initializer=[
-            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
-            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
-            helper.make_tensor(
-                "num_positions", TensorProto.INT64, [], [model.num_positions]
-            ),
-            helper.make_tensor("keep_going", TensorProto.BOOL, [], [True]),
-        ],
-    )
-    return helper.make_model(
-        graph, opset_imports=step.opset_import, producer_name="kerpix"
+        _conditional_inputs(step),
+        step.opset_import,
+        num_positions=model.num_positions,
     )
 
 
@@ -407,6 +376,39 @@ def _initial_states(model, prefix, extra=()):
             ),
         ]
     return nodes
+
+
+def _sample_model(model, nodes, conditional, opset_import, **counts):
+    """The `sample.onnx` model around `nodes`: inputs `noise` (and the
+    `conditional` ones), output `images`, and the constants the nodes
+    read (`zero`, `one`, `keep_going`, and `counts` as int64 scalars)."""
+    from onnx import TensorProto
+    from onnx import helper
+
+    graph = helper.make_graph(
+        nodes,
+        "sample",
+        [_noise_input(model)] + conditional,
+        [
+            helper.make_tensor_value_info(
+                sig.IMAGES,
+                TensorProto.INT32,
+                ["batch"] + list(model.image_shape),
+            )
+        ],
+        initializer=[
+            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("keep_going", TensorProto.BOOL, [], [True]),
+        ]
+        + [
+            helper.make_tensor(name, TensorProto.INT64, [], [value])
+            for name, value in counts.items()
+        ],
+    )
+    return helper.make_model(
+        graph, opset_imports=opset_import, producer_name="kerpix"
+    )
 
 
 def _noise_input(model):
