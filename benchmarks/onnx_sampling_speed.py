@@ -7,9 +7,9 @@ For each unconditional family (untrained, 256 levels, the widths of
 `sampling_speed.py`: filters 64, 5 layers; PixelRNNs with 32 units; RIDE
 at its paper size), the same noise goes through `model.sample(noise=...)`
 (cached sampler, one compiled XLA call) and through one `session.run` of
-`sample.onnx`, both warmed up, then timed alternately `--repeats` times
-(the fastest of each: the machine's load drifts); the images must be
-identical. Also records the node count of the ONNX pixel loop's body:
+`sample.onnx`, both warmed up, then timed in blocks of `--repeats` calls,
+two blocks each, alternating (the fastest call of each: warm, and the
+machine's load drifts); the images should be identical. Also records the node count of the ONNX pixel loop's body:
 ONNX Runtime runs it op by op, so its time per pixel follows that count
 more than the arithmetic. Writes
 `benchmarks/results/onnx_sampling_speed.json`.
@@ -57,16 +57,19 @@ def innermost_loop_nodes(path):
         graph = loops[0].attribute[0].g
 
 
-def fastest(functions, repeats):
-    """The fastest of `repeats` timed calls of each function, alternating
-    between them (after a warm-up call each), and their last outputs."""
+def fastest(functions, repeats, rounds=2):
+    """The fastest of `rounds` × `repeats` timed calls of each function:
+    `repeats` consecutive calls of one, then of the next, `rounds` times
+    over (after a warm-up call each), so each runtime is timed warm and
+    load drifts hit both; and their last outputs."""
     outputs = [fn() for fn in functions]  # tracing, session initialisation
     times = [[] for _ in functions]
-    for _ in range(repeats):
+    for _ in range(rounds):
         for k, fn in enumerate(functions):
-            start = time.perf_counter()
-            outputs[k] = fn()
-            times[k].append(time.perf_counter() - start)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                outputs[k] = fn()
+                times[k].append(time.perf_counter() - start)
     return [min(t) for t in times], outputs
 
 
@@ -74,7 +77,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--families", nargs="+", default=UNCONDITIONAL)
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--num-layers", type=int, default=5)
