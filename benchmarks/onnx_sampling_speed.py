@@ -9,10 +9,10 @@ at its paper size), the same noise goes through `model.sample(noise=...)`
 (cached sampler, one compiled XLA call) and through one `session.run` of
 `sample.onnx`, both warmed up, then timed in blocks of `--repeats` calls,
 two blocks each, alternating (the fastest call of each: warm, and the
-machine's load drifts); the images should be identical. Also records the node count of the ONNX pixel loop's body:
-ONNX Runtime runs it op by op, so its time per pixel follows that count
-more than the arithmetic. Writes
-`benchmarks/results/onnx_sampling_speed.json`.
+machine's load drifts); the images should be identical. Also records
+the node count of the ONNX pixel loop's body: ONNX Runtime runs it op by
+op, so its time per pixel follows that count more than the arithmetic.
+Writes `benchmarks/results/onnx_sampling_speed.json`.
 """
 
 import argparse
