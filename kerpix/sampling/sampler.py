@@ -6,10 +6,10 @@ from kerpix.utils.validation import validate_uniform
 
 # Images sampled together when `batch_size` is None: at most this many
 # (`python benchmarks/sampling_batch_sweep.py`, 28x28, 2-core CPU: cached
-# throughput at 256 was within 11% of 512's, 26.8 vs 30.0 images/s for the
-# Gated PixelCNN, 14.8 vs 15.6 for the PixelCNN, and 1.4-4.3 at batch 1),
-# and fewer when one chunk's canvas, noise and sampler state would pass
-# STATE_BYTES.
+# throughput within 10% of its best at 256 for six of seven families, e.g.
+# 82.3 images/s for the Gated PixelCNN at 256 vs 81.6 at 512 and 17.2 at
+# batch 1; the PixelCNN, 197.5 vs 242.2 at 512), and fewer when one chunk's
+# canvas, noise and sampler state would pass STATE_BYTES.
 DEFAULT_BATCH_SIZE = 256
 STATE_BYTES = 2**30
 # Progress bar updates per image batch (about; see `rows_between_updates`).
