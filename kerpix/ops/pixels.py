@@ -1,6 +1,7 @@
 """Reading and writing one pixel of a batch of maps (traceable indices)."""
 
 import contextlib
+import threading
 
 from keras import ops
 
@@ -29,8 +30,9 @@ def update_column(rows, j, values):
 
 
 # The batch's row numbers that scatters index, `(N, 1)`, and zeros like
-# them, when a step computes them once (`batch_rows`).
-_BATCH_ROWS = []
+# them, when a step computes them once (`batch_rows`); per thread, as
+# tracing is.
+_LOCAL = threading.local()
 
 
 @contextlib.contextmanager
@@ -43,16 +45,18 @@ def batch_rows(batch_size):
     the node count; `benchmarks/onnx_sampling_speed.py`). Every tensor
     written inside must have `batch_size` rows."""
     rows = ops.arange(batch_size, dtype="int32")[:, None]
-    _BATCH_ROWS.append((rows, rows * 0))
+    previous = getattr(_LOCAL, "rows", None)
+    _LOCAL.rows = (rows, rows * 0)
     try:
         yield
     finally:
-        _BATCH_ROWS.pop()
+        _LOCAL.rows = previous
 
 
 def _batch_rows(maps):
-    if _BATCH_ROWS:
-        return _BATCH_ROWS[-1]
+    shared = getattr(_LOCAL, "rows", None)
+    if shared is not None:
+        return shared
     rows = ops.arange(ops.shape(maps)[0], dtype="int32")[:, None]
     return rows, rows * 0
 
