@@ -83,9 +83,11 @@ def _convert(model, path, tf2onnx):
     ) + _encode_function(model):
         proto = _from_function(tf2onnx, fn, specs)
         _write(proto, path, f"{name}.onnx")
-        if name == "sample_step" and not sig.samples_by_rows(model):
-            _write(sample_loop(model, proto), path, "sample.onnx")
-    if sig.samples_by_rows(model):
+        if name == "sample_step":
+            step = proto
+    if not sig.samples_by_rows(model):
+        _write(sample_loop(model, step), path, "sample.onnx")
+    else:
         pieces = [
             _from_function(tf2onnx, *make(model))
             for make in (

@@ -2,10 +2,11 @@
 step graphs (one `session.run` samples a batch of images).
 
 ONNX Runtime runs a loop body node by node, and its cost per step grows
-with the body's node count more than with its arithmetic (measured here:
-about 0.4 µs per node at batch 8), so the loops are built by hand around
-graphs that tf2onnx converts once each, and the body of the loop over
-pixels is the pixel step alone:
+with the body's node count more than with its arithmetic (0.4-0.6 µs per
+node and pixel at batch 8 for the PixelCNN, Row LSTM and RIDE:
+`benchmarks/results/onnx_sampling_speed.json`), so the loops are built
+by hand around graphs that tf2onnx converts once each, and the body of
+the loop over pixels is the pixel step alone:
 
 - `sample_rows`, for models whose steps are the pixels in raster order:
   `RowProgram`'s structure — `start_image` once, a `Loop` over rows whose

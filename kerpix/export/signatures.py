@@ -278,10 +278,12 @@ def sample_step_outputs(
         noise,
         conditional_input=conditional_input,
     )
-    outputs = {NEXT_CANVAS: canvas}
-    for k, state in enumerate(states):
-        outputs[next_state_name(k)] = state
-    return outputs
+    return {NEXT_CANVAS: canvas, **next_states(states)}
+
+
+def next_states(states):
+    """`{next_state_k: state}`: how step endpoints return states."""
+    return {next_state_name(k): state for k, state in enumerate(states)}
 
 
 def drive_sample_steps(model, noise, run_step, conditional_input=None):

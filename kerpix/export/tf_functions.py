@@ -104,28 +104,43 @@ def encode_function(model):
     )
 
 
+def state_specs(model):
+    """Specs of the step endpoints' `state_k` inputs."""
+    return [
+        tf.TensorSpec((None,) + shape, dtype, sig.state_name(k))
+        for k, (shape, dtype) in enumerate(sig.state_shapes(model))
+    ]
+
+
+def _split_conditional(model, args):
+    """`(conditional_input or None, states)` of a step function's
+    trailing arguments (see `conditional_specs`)."""
+    if model.step_conditional_dims:
+        return args[0], args[1:]
+    return None, args
+
+
 def sample_step_specs(model):
-    specs = [
-        image_spec(model, sig.CANVAS),
-        tf.TensorSpec((), tf.int64, sig.POSITION),
-        tf.TensorSpec((None, model.noise_dims), tf.float32, sig.NOISE),
-    ] + conditional_specs(model)
-    for k, (shape, dtype) in enumerate(sig.state_shapes(model)):
-        specs.append(tf.TensorSpec((None,) + shape, dtype, sig.state_name(k)))
-    return specs
+    return (
+        [
+            image_spec(model, sig.CANVAS),
+            tf.TensorSpec((), tf.int64, sig.POSITION),
+            tf.TensorSpec((None, model.noise_dims), tf.float32, sig.NOISE),
+        ]
+        + conditional_specs(model)
+        + state_specs(model)
+    )
 
 
 def sample_step_function(model):
-    conditional = bool(model.step_conditional_dims)
-
     def step(canvas, position, noise, *rest):
         canvas = check_images(model, canvas, sig.CANVAS)
         position = check_range(
             position, sig.POSITION, 0, model.num_positions - 1
         )
         noise = check_range(noise, sig.NOISE, 0, 1, high_inclusive=False)
-        condition, states = (rest[0], rest[1:]) if conditional else (None, rest)
-        if conditional:
+        condition, states = _split_conditional(model, rest)
+        if condition is not None:
             condition = check_labels(model, condition)
         return sig.sample_step_outputs(
             model, canvas, position, noise, states, condition
@@ -233,29 +248,12 @@ ROW = "row"
 VALUES = "values"
 
 
-def state_specs(model):
-    return [
-        tf.TensorSpec((None,) + shape, dtype, sig.state_name(k))
-        for k, (shape, dtype) in enumerate(sig.state_shapes(model))
-    ]
-
-
-def _split_conditional(model, args):
-    if model.step_conditional_dims:
-        return args[0], args[1:]
-    return None, args
-
-
-def _next_states(states):
-    return {sig.next_state_name(k): s for k, s in enumerate(states)}
-
-
 def start_image_function(model):
     """`([conditional_input], *states) -> next states`."""
 
     def start(*args):
         condition, states = _split_conditional(model, args)
-        return _next_states(model.start_image(tuple(states), condition))
+        return sig.next_states(model.start_image(tuple(states), condition))
 
     specs = conditional_specs(model) + state_specs(model)
     return tf.function(start, input_signature=specs), specs
@@ -267,7 +265,7 @@ def start_row_function(model):
     def start(row, *args):
         condition, states = _split_conditional(model, args)
         row = tf.cast(row, tf.int32)
-        return _next_states(model.start_row(tuple(states), row, condition))
+        return sig.next_states(model.start_row(tuple(states), row, condition))
 
     specs = [tf.TensorSpec((), tf.int64, ROW)]
     specs += conditional_specs(model) + state_specs(model)
@@ -285,7 +283,7 @@ def pixel_step_function(model):
             tuple(states), position, noise, conditional_input=condition
         )
         values = tf.cast(model.to_images(values), sig.IMAGE_DTYPE)
-        return {VALUES: values, **_next_states(states)}
+        return {VALUES: values, **sig.next_states(states)}
 
     specs = [
         tf.TensorSpec((), tf.int64, sig.POSITION),

@@ -47,7 +47,7 @@ class Sampler:
         seed: int or `None`. Seed of the noise when none is given.
         jit_compile: bool. Compile the sampling program with XLA on the
             TensorFlow backend (the JAX backend always does). Defaults to
-            `True`: on a 2-core CPU it sampled 3.6-8.4× faster than a
+            `True`: on a 2-core CPU it sampled 2.3-7.0× faster than a
             plain graph (`python benchmarks/sampling_speed.py
             --compare-jit`, the README's sampling table).
     """
