@@ -150,12 +150,16 @@ def check_onnx(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         condition,
     )
     expected = model.sample(noise=noise, conditional_input=condition, verbose=0)
-    assert_same_images(expected, canvas, f"{path} sample_step.onnx")
+    assert_same_images(
+        model, expected, canvas, noise, condition, f"{path} sample_step.onnx"
+    )
     feed = {sig.NOISE: noise}
     if condition is not None:
         feed[sig.CONDITIONAL_INPUT] = condition
     (images,) = _session(path, "sample.onnx").run([sig.IMAGES], feed)
-    assert_same_images(expected, images, f"{path} sample.onnx")
+    assert_same_images(
+        model, expected, images, noise, condition, f"{path} sample.onnx"
+    )
     return diff
 
 

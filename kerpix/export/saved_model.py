@@ -114,11 +114,20 @@ def check_saved_model(model, path, images, num_samples=2, seed=0, rtol=1e-4):
         },
         condition,
     )
-    assert_same_images(expected, canvas, f"{path} sample_step")
+    assert_same_images(
+        model, expected, canvas, noise, condition, f"{path} sample_step"
+    )
     if condition is None:
         inputs = {"num_samples": tf.constant(num_samples)}
     else:
         inputs = {sig.CONDITIONAL_INPUT: tf.constant(condition)}
     sampled = loaded.signatures["sample"](seed=tf.constant(seed), **inputs)
-    assert_same_images(expected, sampled[sig.IMAGES].numpy(), f"{path} sample")
+    assert_same_images(
+        model,
+        expected,
+        sampled[sig.IMAGES].numpy(),
+        noise,
+        condition,
+        f"{path} sample",
+    )
     return diff

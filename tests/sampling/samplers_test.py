@@ -66,20 +66,19 @@ def test_cached_equals_naive_on_the_same_noise(
     cached = sampling.CachedSampler(temperature=temperature)
     a = naive(model, noise=noise, verbose=0)
     b = cached(model, noise=noise, verbose=0)
-    assert_same_samples(a, b, family, levels)
+    assert_same_samples(model, a, b, noise, temperature)
     assert a.min() >= 0 and a.max() < levels
 
 
-def assert_same_samples(a, b, family, levels):
-    if "logistic" in family and levels == 256:
-        # Log-scales down to -7 multiply float32 rounding differences
-        # between the full pass and the cached step by up to e^7, enough
-        # to move a uniform across one of 256 CDF steps now and then.
-        differ = a != b
-        assert differ.mean() <= 0.03, differ.mean()
-        assert np.abs(a - b).max() <= 1
-    else:
-        np.testing.assert_array_equal(a, b)
+def assert_same_samples(model, a, b, noise, temperature=1.0):
+    """Identical but at CDF ties (kerpix.sampling.agreement): an image's
+    first differing sub-pixel must be one level off with its noise within
+    float32 rounding of a boundary, or the test fails."""
+    agreement = sampling.agreement.assert_same_samples(
+        model, a, b, noise, temperature=temperature
+    )
+    # Ties are rare: at most one image in three here.
+    assert len(agreement["ties"]) <= 1, agreement
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -96,7 +95,8 @@ def test_completion_keeps_known_pixels_and_samplers_agree(
     # holds the known pixels, so agreeing with it means conditioning on them.
     a = model.complete(images, mask, seed=1, verbose=0)
     b = model.complete(images, mask, seed=1, method="naive", verbose=0)
-    assert_same_samples(a, b, family, levels)
+    noise = sampling.CachedSampler(seed=1).make_noise(model, 3)
+    assert_same_samples(model, a, b, noise)
     np.testing.assert_array_equal(a[mask], images[mask])
     assert (a[~mask] != images[~mask]).any()
 
@@ -173,14 +173,16 @@ def test_step_interface_state_and_single_step():
     assert [s.shape for s in tall] == [s.shape for s in state]
     assert all(not np.asarray(s).any() for s in state)
     canvas = np.zeros((2, 4, 5, 3), "int32")
-    noise = np.full((2, 3), 0.5, "float32")
+    # Away from the CDF boundaries of any near-uniform 4-level marginal
+    # (0.25, 0.5, 0.75): at a boundary the two paths may round either way.
+    noise = np.full((2, 3), 0.37, "float32")
     canvas, state = model.sample_step(canvas, state, 0, noise)
     canvas = np.asarray(canvas)
     assert not canvas[:, 0, 1:].any() and not canvas[:, 1:].any()
     # The first pixel has no context: its value is the inverse CDF of the
     # model's marginal at the same noise.
     params = model(np.zeros((2, 4, 5, 3), "int32"))
-    first = np.asarray(model.head.sample(params, np.full((2, 4, 5, 3), 0.5)))
+    first = np.asarray(model.head.sample(params, np.full((2, 4, 5, 3), 0.37)))
     np.testing.assert_array_equal(canvas[:, 0, 0, 0], first[:, 0, 0, 0])
 
 
