@@ -7,6 +7,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKDIR ?= saved_models/demo
 PYTEST_ARGS ?=
+# Both cores (pytest-xdist); a test file stays on one worker, so its
+# module-scoped fixtures (exports, trained tiny models) are built once.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 export TF_CPP_MIN_LOG_LEVEL := 2
 export KERPIX_DATA_DIR ?= $(abspath ../shared/data)
 
@@ -16,7 +20,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.demo-installed: pyproject.toml setup.cfg | $(BIN)/python
 	$(BIN)/pip install -q -e ".[tf-cpu,onnx]"
 	touch $@
 
@@ -24,7 +28,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 # tensorflow-cpu (its own deps, grpcio and protobuf, come with `serving`).
 SERVING_API := tensorflow-serving-api==2.21.0
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.test-installed: pyproject.toml setup.cfg | $(BIN)/python
 	$(BIN)/pip install -q -e ".[tf-cpu,onnx,jax,dev,images,serving]"
 	$(BIN)/pip install -q --no-deps "$(SERVING_API)"
 	touch $@
@@ -39,10 +43,10 @@ demo: $(VENV)/.demo-installed
 	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/samples_onnx.png (ONNX Runtime alone), $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx"
 
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-large: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -p no:cacheprovider --run_large $(PYTEST_ARGS)
+	$(PYTEST) --run_large $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check kerpix tests benchmarks export examples

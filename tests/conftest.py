@@ -1,6 +1,15 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under pytest-xdist each worker prepares datasets in its own cache (two
+# processes building one tensorflow-datasets folder at once would race).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["KERPIX_CACHE_DIR"] = os.path.join(
+        os.environ.get(
+            "KERPIX_CACHE_DIR", os.path.expanduser("~/.cache/kerpix")
+        ),
+        "pytest-" + os.environ["PYTEST_XDIST_WORKER"],
+    )
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
