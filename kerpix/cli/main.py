@@ -7,6 +7,10 @@ Examples:
     kerpix evaluate --workdir=saved_models/demo
     kerpix sample --workdir=saved_models/demo --num-samples=16
     kerpix export --workdir=saved_models/demo --format=saved_model --check
+    kerpix sample --preset=dead_leaves_pixel_cnn --output=samples.png
+    kerpix evaluate --preset=binarized_mnist_row_lstm
+    kerpix export --preset=dead_leaves_pixel_cnn --format=onnx --output=onnx
+    kerpix serve --preset=dead_leaves_pixel_cnn --rest_api_port=8501
     kerpix serve --model_name=kerpix \
         --model_base_path=saved_models/demo/saved_model/kerpix \
         --rest_api_port=8501
@@ -66,18 +70,28 @@ def build_parser():
     )
 
     presets = commands.add_parser(
-        "presets", help="list the built-in training presets"
+        "presets",
+        help="list the trained model presets and the training configs",
     )
     presets.add_argument(
-        "name", nargs="?", help="print this preset's whole config"
+        "name", nargs="?", help="print this training config or preset"
     )
 
-    evaluate = commands.add_parser("evaluate", help="test bits/dim of a run")
-    evaluate.add_argument("--workdir", required=True)
+    evaluate = commands.add_parser(
+        "evaluate", help="test bits/dim of a run or a preset"
+    )
+    _model_source(evaluate)
     evaluate.add_argument("--split", default="test")
+    evaluate.add_argument(
+        "--dataset",
+        help="with --preset: dataset to score (default: the preset's own)",
+    )
+    evaluate.add_argument(
+        "--data-dir", help="folder of the dataset files ($KERPIX_DATA_DIR)"
+    )
 
     sample = commands.add_parser("sample", help="write samples.png")
-    sample.add_argument("--workdir", required=True)
+    _model_source(sample)
     sample.add_argument("--num-samples", type=int, default=None)
     sample.add_argument("--seed", type=int, default=None)
     sample.add_argument("--temperature", type=float, default=None)
@@ -90,7 +104,7 @@ def build_parser():
     )
 
     export = commands.add_parser("export", help="SavedModel or ONNX")
-    export.add_argument("--workdir", required=True)
+    _model_source(export)
     export.add_argument(
         "--format", required=True, choices=["saved_model", "onnx"]
     )
@@ -114,6 +128,11 @@ def build_parser():
     serve.add_argument(
         "--model_base_path",
         help="folder holding the numbered versions (the newest is served)",
+    )
+    serve.add_argument(
+        "--preset",
+        help="serve this trained preset (exported to a SavedModel in a "
+        "temporary folder first) instead of --model_base_path",
     )
     serve.add_argument(
         "--model_config_file",
@@ -153,6 +172,20 @@ def build_parser():
     return parser
 
 
+def _model_source(parser):
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a `kerpix train` run folder")
+    source.add_argument(
+        "--preset",
+        help="a trained preset's name (`kerpix presets`) or folder",
+    )
+    parser.add_argument(
+        "--output",
+        help="with --preset: where to write (default: PRESET_samples.png "
+        "for sample, PRESET_saved_model / PRESET_onnx for export)",
+    )
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
@@ -185,21 +218,39 @@ def run_train(args):
 def run_presets(args):
     import json
 
+    from kerpix.models.presets import list_presets
+    from kerpix.models.presets import read_metadata
+    from kerpix.models.presets import resolve_preset
     from kerpix.training.config import TrainConfig
     from kerpix.training.config import describe_presets
 
+    trained = list_presets()
+    if args.name in trained:
+        print(json.dumps(read_metadata(resolve_preset(args.name)), indent=2))
+        return 0
     if args.name:
         print(json.dumps(TrainConfig.from_file(args.name).to_dict(), indent=2))
         return 0
+    print("Trained models (DensityModel.from_preset, --preset):")
+    for name, summary in trained.items():
+        print(f"  {name}: {summary}")
+    print("Training configs (kerpix train --config):")
     for name, summary in describe_presets().items():
-        print(f"{name}: {summary}" if summary else name)
+        print(f"  {name}: {summary}" if summary else f"  {name}")
     return 0
 
 
 def run_evaluate(args):
     from kerpix.training import evaluate
+    from kerpix.training.presets import evaluate_preset
 
-    metrics = evaluate(args.workdir, args.split, verbose=args.verbose)
+    if args.preset:
+        metrics = evaluate_preset(
+            args.preset, args.dataset, args.split, args.data_dir, args.verbose
+        )
+    else:
+        _workdir_only(args, "dataset", "data_dir", "output")
+        metrics = evaluate(args.workdir, args.split, verbose=args.verbose)
     split = args.split
     print(
         f"{split} NLL: {metrics[f'{split}_nats_per_image']:.2f} nats/image, "
@@ -211,7 +262,21 @@ def run_evaluate(args):
 
 def run_sample(args):
     from kerpix.training import sample
+    from kerpix.training.presets import sample_preset
 
+    if args.preset:
+        path = sample_preset(
+            args.preset,
+            args.output,
+            args.num_samples,
+            args.seed,
+            args.temperature,
+            method=args.method,
+            verbose=args.verbose,
+        )
+        print(f"Samples written to {path}")
+        return 0
+    _workdir_only(args, "output")
     path = sample(
         args.workdir,
         args.num_samples,
@@ -228,16 +293,26 @@ def run_export(args):
     from kerpix import export
     from kerpix.training.train import load_model
 
-    model = load_model(args.workdir)
-    if args.format == "saved_model":
-        path = export.export_saved_model(
-            model, os.path.join(args.workdir, "saved_model"), name="kerpix"
-        )
+    if args.preset:
+        from kerpix.models import DensityModel
+        from kerpix.models.presets import resolve_preset
+
+        model = DensityModel.from_preset(args.preset)
+        name = os.path.basename(os.path.normpath(resolve_preset(args.preset)))
+        target = args.output or f"{name}_{args.format}"
+        workdir = None
     else:
-        path = export.export_onnx(model, os.path.join(args.workdir, "onnx"))
+        _workdir_only(args, "output")
+        model = load_model(args.workdir)
+        workdir = args.workdir
+        target = os.path.join(args.workdir, args.format)
+    if args.format == "saved_model":
+        path = export.export_saved_model(model, target, name="kerpix")
+    else:
+        path = export.export_onnx(model, target)
     print(f"Exported {args.format} to {path}")
     if args.check:
-        images = _check_images(model, args.workdir)
+        images = _check_images(model, workdir)
         check = (
             export.check_saved_model
             if args.format == "saved_model"
@@ -277,10 +352,22 @@ def run_serve(args):
             "Invalid value for arguments `--rest_api_port` and `--port`: "
             "both are off (-1). Pass --rest_api_port=8501 and/or --port=8500."
         )
-    if (args.model_config_file is None) == (args.model_base_path is None):
+    sources = (args.model_config_file, args.model_base_path, args.preset)
+    if sum(source is not None for source in sources) != 1:
         raise ValueError(
             "Invalid value for arguments `--model_base_path` / "
-            "`--model_config_file`: pass exactly one of them."
+            "`--model_config_file` / `--preset`: pass exactly one of them."
+        )
+    if args.preset:
+        import tempfile
+
+        from kerpix import export
+        from kerpix.models import DensityModel
+
+        model = DensityModel.from_preset(args.preset)
+        base = tempfile.mkdtemp(prefix="kerpix-serve-")
+        args.model_base_path = os.path.dirname(
+            export.export_saved_model(model, base, name=args.model_name)
         )
     if args.model_config_file:
         repository = ModelRepository.from_config_file(args.model_config_file)
@@ -331,11 +418,21 @@ def run_serve(args):
 def _check_images(model, workdir):
     import numpy as np
 
-    path = os.path.join(workdir, "samples.npy")
-    if os.path.isfile(path):
+    path = workdir and os.path.join(workdir, "samples.npy")
+    if path and os.path.isfile(path):
         return np.load(path)[:8]
     rng = np.random.default_rng(0)
     return rng.integers(0, model.num_levels, (8,) + model.image_shape)
+
+
+def _workdir_only(args, *flags):
+    for flag in flags:
+        if getattr(args, flag, None) is not None:
+            raise ValueError(
+                f"Invalid value for argument `--{flag.replace('_', '-')}`: "
+                "it goes with --preset, not --workdir (a run writes into "
+                "its workdir)."
+            )
 
 
 COMMANDS = {

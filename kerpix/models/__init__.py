@@ -3,6 +3,7 @@ model family."""
 
 from kerpix.models.auto_encoder_density_model import AutoEncoderDensityModel
 from kerpix.models.backbone import Backbone
+from kerpix.models.density_model import DensityModel
 from kerpix.models.families import FAMILIES
 from kerpix.models.families import build_model
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn import GatedPixelCNN
@@ -22,6 +23,8 @@ from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn_backbone import PixelRNNBackbone
 from kerpix.models.preprocessor import ImageQuantizer
+from kerpix.models.presets import list_presets
+from kerpix.models.presets import load_preset
 from kerpix.models.ride.mcgsm import MCGSM
 from kerpix.models.ride.ride import RIDE
 from kerpix.models.ride.ride_backbone import RIDEBackbone

@@ -12,6 +12,8 @@ from kerpix.models.inputs import prepare_training_data
 from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
 from kerpix.models.inputs import validate_mask
+from kerpix.models.presets import load_preset
+from kerpix.models.presets import save_to_preset
 from kerpix.ops.loops import cond_update
 from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
@@ -64,6 +66,9 @@ class DensityModel(keras.Model):
     encoder = None
     # Sampler names `sample(method=...)` accepts.
     sampling_methods = ("cached", "naive")
+    # The family (a key of `kerpix.models.FAMILIES`) whose presets this
+    # class's `from_preset` loads; None: any family.
+    preset_family = None
 
     def __init__(
         self, image_shape, num_levels, metric_name="bits_per_dim", **kwargs
@@ -75,6 +80,41 @@ class DensityModel(keras.Model):
             self.image_shape, name=metric_name
         )
         self._batch_mean = BatchMean()
+
+    # === Presets ===
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True):
+        """A trained model from a preset (`kerpix.models.list_presets()`)
+        or a preset folder (`config.json`, `model.weights.h5`,
+        `metadata.json`; see `kerpix.models.presets`).
+
+        `DensityModel.from_preset` loads any family; a family's own
+        (`RIDE.from_preset`, `kerpix.models.PixelCNN.from_preset`, ...)
+        refuses a preset of another family with a `ValueError`, as it does
+        a missing or corrupt file.
+
+        Args:
+            preset: str, a preset name or folder.
+            load_weights: bool. Defaults to `True`.
+        """
+        model = load_preset(
+            preset, family=cls.preset_family, load_weights=load_weights
+        )
+        if not isinstance(model, cls):
+            raise ValueError(
+                f"Invalid value for argument `preset`: {preset!r} holds a "
+                f"{type(model).__name__}, not a {cls.__name__}."
+            )
+        return model
+
+    def save_to_preset(self, path, **metadata):
+        """Write this model as a preset folder at `path`: `config.json`,
+        `model.weights.h5`, and `metadata.json` holding `metadata`
+        (`description`, `family`, `family_kwargs`, `dataset`, test NLL,
+        command, ...) plus its shape, levels, parameter count and
+        versions. Returns `path`."""
+        return save_to_preset(self, path, **metadata)
 
     # === What exporters and trainers ask ===
 

@@ -10,6 +10,7 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
+from kerpix.models.presets import load_preset
 from kerpix.models.ride.mcgsm import MCGSM
 from kerpix.models.ride.ride import RIDE
 
@@ -23,6 +24,25 @@ FAMILIES = {
     "ride": RIDE,
     "mcgsm": MCGSM,
 }
+
+
+def _family_from_preset(family):
+    def from_preset(preset, load_weights=True):
+        return load_preset(preset, family=family, load_weights=load_weights)
+
+    from_preset.__doc__ = (
+        f"A trained {family!r} model from a preset name or folder (see "
+        "`DensityModel.from_preset`); a preset of another family is a "
+        "`ValueError`."
+    )
+    return from_preset
+
+
+# The families still built by factory functions get the classes'
+# `from_preset` as an attribute: `kerpix.models.PixelCNN.from_preset(...)`.
+for _family, _factory in FAMILIES.items():
+    if not hasattr(_factory, "from_preset"):
+        _factory.from_preset = _family_from_preset(_family)
 
 
 def build_model(family, image_shape, num_levels, **kwargs):

@@ -164,3 +164,67 @@ def test_presets_lists_and_prints(capsys):
     assert "3.83 bits/dim" in config["description"]
     assert main(["presets", "nope"]) == 2
     assert "one of the presets" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def preset(workdir, tmp_path_factory):
+    """The tiny run's model as a preset folder, as train_preset.py writes
+    one (dataset, test split and data arguments in its metadata)."""
+    from kerpix.training.train import load_model
+
+    path = str(tmp_path_factory.mktemp("presets") / "tiny_dead_leaves")
+    load_model(workdir).save_to_preset(
+        path,
+        description="tiny",
+        family="pixel_cnn",
+        family_kwargs={"filters": 4, "num_layers": 1},
+        dataset="dead_leaves",
+        test={"split": "test", "num_images": 4},
+        data_kwargs={"image_shape": [6, 6, 1], "num_grey_levels": 16},
+    )
+    return path
+
+
+def test_sample_and_evaluate_a_preset(preset, tmp_path, capsys):
+    output = str(tmp_path / "grid.png")
+    args = ["sample", f"--preset={preset}", f"--output={output}"]
+    assert main(args + ["--num-samples=3", "--verbose=0"]) == 0
+    assert np.load(str(tmp_path / "grid.npy")).shape == (3, 6, 6, 1)
+    assert os.path.isfile(output)
+    capsys.readouterr()
+    assert main(["evaluate", f"--preset={preset}", "--verbose=0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("test NLL: ") and "bits/dim" in out
+    from kerpix import data
+    from kerpix.models import DensityModel
+    from kerpix.models.presets import score_images
+
+    images = data.to_numpy(
+        data.load(
+            "dead_leaves",
+            "test",
+            image_shape=(6, 6, 1),
+            num_images=4,
+            num_grey_levels=16,
+        )
+    )
+    nats = score_images(DensityModel.from_preset(preset), images)
+    assert f"test NLL: {nats:.2f} nats/image" in out
+
+
+def test_preset_flags_are_checked(preset, workdir, capsys):
+    assert main(["sample", f"--workdir={workdir}", "--output=x.png"]) == 2
+    assert "`--output`: it goes with --preset" in capsys.readouterr().err
+    assert main(["sample", "--preset=no_such_preset"]) == 2
+    assert "Received: preset='no_such_preset'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", f"--preset={preset}", f"--workdir={workdir}"])
+
+
+@pytest.mark.large
+def test_export_a_preset_and_check(preset, tmp_path, capsys):
+    output = str(tmp_path / "onnx")
+    args = ["export", f"--preset={preset}", "--format=onnx"]
+    assert main(args + [f"--output={output}", "--check"]) == 0
+    assert "matches Keras" in capsys.readouterr().out
+    assert os.path.isfile(os.path.join(output, "sample.onnx"))

@@ -69,6 +69,8 @@ class RIDE(DensityModel):
 
     sampling_methods = ("cached",)
 
+    preset_family = "ride"
+
     def __init__(
         self,
         image_shape,

@@ -1,0 +1,339 @@
+"""Train a shipped preset in segments that resume exactly, then package
+it under saved_models/presets/NAME/ with its result JSON.
+
+    python benchmarks/train_preset.py dead_leaves_pixel_cnn
+    python benchmarks/train_preset.py binarized_mnist_row_lstm --minutes 90
+    python benchmarks/train_preset.py binarized_mnist_row_lstm --package-only
+
+Each preset's recipe (`RECIPES`) is a `kerpix train` command on a
+training config. The run lives in saved_models/runs/NAME (ignored by
+git). `--minutes M` trains one segment: `kerpix train` runs until M
+minutes have passed and then to the end of the epoch in progress, and is
+stopped there, so the run stays "running" with its end-of-epoch backup
+and the next segment resumes it bit for bit. A recipe without
+`segmented` trains to its end in one go.
+
+Packaging (after training, or alone with `--package-only`) loads the
+run's best checkpoint, scores the whole test split and a fixed slice of
+it (its first `SLICE_SIZE` images, what the large test re-scores), and
+writes:
+
+- saved_models/presets/NAME/{config.json, model.weights.h5, metadata.json}
+  (`kerpix.models.DensityModel.from_preset(NAME)` loads it);
+- saved_models/presets/NAME/run/: what the next segment resumes from on a
+  fresh clone (the run's config, history, backup and best checkpoint);
+- benchmarks/results/preset-NAME.json: the test NLL, the validation curve,
+  every segment (wall and CPU seconds, hardware, commit).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RUNS = os.path.join(ROOT, "saved_models", "runs")
+# The first test images every preset is re-scored on by the large suite.
+SLICE_SIZE = 200
+# name -> recipe: training config, overrides, what it is compared with.
+RECIPES = {
+    "dead_leaves_pixel_cnn": {
+        "config": "dead_leaves_demo",
+        "overrides": [],
+        "description": "The `make demo` model: a PixelCNN (4 residual "
+        "blocks, 32 feature maps) on 16×16 dead-leaves images of 16 grey "
+        "levels, generated in code.",
+    },
+    "binarized_mnist_row_lstm": {
+        "config": "binarized_mnist_row_lstm_pixel_rnn",
+        "overrides": [
+            "training.epochs=1000",
+            "training.learning_rate_schedule=exponential",
+            "training.learning_rate_decay=0.99998",
+            "training.ema_decay=0.999",
+        ],
+        "segmented": True,
+        "description": "Row LSTM PixelRNN (7 layers, h = 16) of the "
+        "PixelRNN paper's binarized MNIST setting, trained on a 2-core "
+        "CPU in resumable segments. Paper: Row LSTM 80.54, PixelCNN 81.30 "
+        "nats/image (GPU, converged).",
+        "paper_nats_per_image": {"row_lstm": 80.54, "pixel_cnn": 81.30},
+    },
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(RECIPES))
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="segmented recipes: train this long (then to the end of the "
+        "epoch in progress); default: to the recipe's end",
+    )
+    parser.add_argument(
+        "--package-only",
+        action="store_true",
+        help="package the run's best checkpoint as it is now",
+    )
+    args = parser.parse_args(argv)
+    recipe = RECIPES[args.name]
+    workdir = os.path.join(RUNS, args.name)
+    preset = os.path.join(ROOT, "saved_models", "presets", args.name)
+    if not args.package_only:
+        restore_run(preset, workdir)
+        train_segment(recipe, workdir, args.minutes)
+    package(args.name, recipe, workdir, preset)
+    return 0
+
+
+def train_command(recipe, workdir):
+    command = [
+        "kerpix",
+        "train",
+        f"--config={recipe['config']}",
+        f"--workdir={os.path.relpath(workdir, ROOT)}",
+        "--verbose=2",
+    ]
+    for override in recipe["overrides"]:
+        command += ["--override", override]
+    return command
+
+
+def restore_run(preset, workdir):
+    """On a fresh clone, start from the committed run of the preset."""
+    saved = os.path.join(preset, "run")
+    if os.path.isdir(workdir) or not os.path.isdir(saved):
+        return
+    shutil.copytree(saved, workdir)
+    print(f"Restored the run from {os.path.relpath(saved, ROOT)}")
+
+
+def train_segment(recipe, workdir, minutes):
+    """Run `kerpix train`; with `minutes`, stop it at the first end of an
+    epoch after them. Appends the segment to workdir/segments.json."""
+    command = train_command(recipe, workdir)
+    executable = os.path.join(os.path.dirname(sys.executable), "kerpix")
+    start_epoch = epochs_done(workdir)
+    started = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = subprocess.Popen([executable] + command[1:], cwd=ROOT)
+    stopped = False
+    while process.poll() is None:
+        time.sleep(5)
+        if minutes is None or time.time() - started < minutes * 60:
+            continue
+        if epochs_done(workdir) > start_epoch:
+            # An epoch ended after the deadline: its backup is written.
+            epoch = epochs_done(workdir)
+            while process.poll() is None and not backup_written(workdir, epoch):
+                time.sleep(1)
+            process.terminate()
+            process.wait()
+            stopped = True
+    if process.returncode and not stopped:
+        raise SystemExit(f"kerpix train failed ({process.returncode})")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    segment = {
+        "command": " ".join(command),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "wall_seconds": round(time.time() - started, 1),
+        "cpu_seconds": round(
+            after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            1,
+        ),
+        "epochs": [start_epoch, epochs_done(workdir)],
+        "hardware": hardware(),
+        "commit": commit(),
+    }
+    record_segment(workdir, segment)
+
+
+def epochs_done(workdir):
+    path = os.path.join(workdir, "history.json")
+    if not os.path.isfile(path):
+        return 0
+    with open(path) as f:
+        return len(json.load(f).get("val_loss", []))
+
+
+def backup_written(workdir, epoch):
+    path = os.path.join(workdir, "backup", "training_metadata.json")
+    if not os.path.isfile(path):
+        return False
+    with open(path) as f:
+        return json.load(f).get("epoch", 0) >= epoch
+
+
+def record_segment(workdir, segment):
+    path = os.path.join(workdir, "segments.json")
+    segments = []
+    if os.path.isfile(path):
+        with open(path) as f:
+            segments = json.load(f)
+    segments.append(segment)
+    with open(path, "w") as f:
+        json.dump(segments, f, indent=2)
+        f.write("\n")
+
+
+def package(name, recipe, workdir, preset):
+    import keras
+
+    from kerpix.metrics import bits_per_dim
+    from kerpix.training.train import load_config
+    from kerpix.training.train import load_model
+    from kerpix.training.train import versions
+
+    config = load_config(workdir)
+    model = load_model(workdir)
+    d = config.data
+    data_kwargs = in_memory(config)
+    test = {"split": d.test_split, "num_images": d.num_test}
+    part = slice_of(config)
+    nats = {}
+    for key, where in (("test", test), ("slice", part)):
+        nats[key] = score(model, d, data_kwargs, **where)
+        print(f"{name}: {where}: {nats[key]:.3f} nats/image")
+    with open(os.path.join(workdir, "history.json")) as f:
+        history = json.load(f)
+    segments = []
+    path = os.path.join(workdir, "segments.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            segments = json.load(f)
+    metadata = {
+        "description": recipe["description"],
+        "family": config.model.family,
+        "family_kwargs": config.model.kwargs,
+        "dataset": d.name,
+        "test": test,
+        "test_nats_per_image": round(nats["test"], 3),
+        "test_bits_per_dim": round(
+            float(bits_per_dim(nats["test"], model.image_shape)), 4
+        ),
+        "slice": part,
+        "slice_nats_per_image": nats["slice"],
+        "data_kwargs": data_kwargs,
+        "paper_nats_per_image": recipe.get("paper_nats_per_image"),
+        "epochs": len(history["val_loss"]),
+        "training_seconds": history["seconds"][-1],
+        "cpu_seconds": sum(s["cpu_seconds"] for s in segments) or None,
+        "hardware": hardware(),
+        "command": f"python benchmarks/train_preset.py {name}",
+        "train_command": " ".join(train_command(recipe, workdir)),
+        "training_config": config.to_dict(),
+    }
+    shutil.rmtree(preset, ignore_errors=True)
+    model.save_to_preset(preset, **metadata)
+    if recipe.get("segmented"):
+        keep_run(workdir, os.path.join(preset, "run"))
+    result = dict(
+        metadata,
+        preset=os.path.relpath(preset, ROOT),
+        validation_curve={
+            "seconds": history["seconds"],
+            "nats_per_image": history["val_loss"],
+        },
+        segments=segments,
+        versions=versions(),
+        keras_version=keras.__version__,
+    )
+    out = os.path.join(HERE, "results", f"preset-{name}.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2, default=str)
+        f.write("\n")
+    print(f"Preset written to {os.path.relpath(preset, ROOT)}; {out}")
+
+
+def keep_run(workdir, target):
+    """The files a later segment resumes from (the backup, the best
+    checkpoint, the history, the config and run state)."""
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
+    for name in (
+        "config.json",
+        "history.json",
+        "run_state.json",
+        "segments.json",
+        "model.keras",
+        "metrics.json",
+    ):
+        if os.path.isfile(os.path.join(workdir, name)):
+            shutil.copy(os.path.join(workdir, name), target)
+    if os.path.isdir(os.path.join(workdir, "backup")):
+        shutil.copytree(
+            os.path.join(workdir, "backup"), os.path.join(target, "backup")
+        )
+
+
+def in_memory(config):
+    """`kerpix.data.load`'s shape arguments of in-memory datasets."""
+    from kerpix import data as kdata
+
+    d = config.data
+    if d.name not in kdata.IN_MEMORY:
+        return {}
+    kwargs = {"image_shape": list(kdata.image_shape_of(d.name, d.image_shape))}
+    if d.name == "dead_leaves":
+        kwargs["num_grey_levels"] = d.num_grey_levels
+    return kwargs
+
+
+def slice_of(config):
+    """The test images the large suite re-scores: the first `SLICE_SIZE`
+    of the test split."""
+    from kerpix import data as kdata
+
+    d = config.data
+    if d.name in kdata.IN_MEMORY:
+        return {"split": d.test_split, "num_images": SLICE_SIZE}
+    return {"split": f"{d.test_split}[:{SLICE_SIZE}]", "num_images": None}
+
+
+def score(model, d, data_kwargs, split, num_images):
+    """Mean NLL in nats/image of `model` on a split (the large test
+    repeats it on the slice with the same `score_images`)."""
+    from kerpix import data as kdata
+    from kerpix.models.presets import score_images
+
+    images = kdata.to_numpy(
+        kdata.load(
+            d.name,
+            split,
+            data_dir=d.data_dir,
+            num_images=num_images,
+            **data_kwargs,
+        )
+    )
+    return score_images(model, images)
+
+
+def hardware():
+    return f"CPU, {os.cpu_count()} cores ({platform.machine()})"
+
+
+def commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
