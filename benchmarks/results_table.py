@@ -16,6 +16,7 @@ MARKERS = {
     "sampling": ("<!-- sampling:start -->", "<!-- sampling:end -->"),
     "throughput": ("<!-- throughput:start -->", "<!-- throughput:end -->"),
     "ride": ("<!-- ride:start -->", "<!-- ride:end -->"),
+    "presets": ("<!-- presets:start -->", "<!-- presets:end -->"),
 }
 NAMES = {
     "pixelcnn": "PixelCNN",
@@ -264,8 +265,42 @@ def throughput_table():
     return "\n".join(rows)
 
 
+def presets_table():
+    """The shipped presets (benchmarks/results/preset-NAME.json, written
+    by benchmarks/train_preset.py when it packages one)."""
+    rows = [
+        "| preset | family | parameters | data (test split) | test "
+        "nats/image | test bits/dim | paper | training | hardware | "
+        "command | samples |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(glob.glob(os.path.join(HERE, "results", "preset-*"))):
+        with open(path) as f:
+            r = json.load(f)
+        name = os.path.basename(path)[len("preset-") : -len(".json")]
+        test = r["test"]
+        split = test["split"] + (
+            f", {test['num_images']} images" if test.get("num_images") else ""
+        )
+        paper = r.get("paper_nats_per_image") or {}
+        paper = ", ".join(f"{k}: {v}" for k, v in paper.items()) or "—"
+        minutes = r["training_seconds"] / 60
+        training = f"{minutes:.0f} min, {r['epochs']} epochs"
+        if len(r.get("segments", [])) > 1:
+            training += f" in {len(r['segments'])} segments"
+        rows.append(
+            f"| `{name}` | {r['family']} | {r['parameters']:,} | "
+            f"{r['dataset']} ({split}) | {r['test_nats_per_image']:.2f} | "
+            f"{r['test_bits_per_dim']:.4f} | {paper} | {training} | "
+            f"{r['hardware']} | `{r['command']}` | "
+            f"![]({r['samples_png']}) |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv):
     tables = {
+        "presets": presets_table(),
         "results": table(),
         "sampling": sampling_table(),
         "throughput": throughput_table(),

@@ -235,11 +235,13 @@ def package(name, recipe, workdir, preset):
     }
     shutil.rmtree(preset, ignore_errors=True)
     model.save_to_preset(preset, **metadata)
+    samples = sample_grid(name, model)
     if recipe.get("segmented"):
         keep_run(workdir, os.path.join(preset, "run"))
     result = dict(
         metadata,
         preset=os.path.relpath(preset, ROOT),
+        samples_png=os.path.relpath(samples, ROOT),
         validation_curve={
             "seconds": history["seconds"],
             "nats_per_image": history["val_loss"],
@@ -253,6 +255,23 @@ def package(name, recipe, workdir, preset):
         json.dump(result, f, indent=2, default=str)
         f.write("\n")
     print(f"Preset written to {os.path.relpath(preset, ROOT)}; {out}")
+
+
+def sample_grid(name, model):
+    """16 samples (class-conditional: 10 per class row) on seed 0 as
+    docs/images/presets/NAME.png."""
+    import numpy as np
+
+    from kerpix.utils.image_grid import save_image_grid
+
+    count = 10 * model.num_classes if model.num_classes else 16
+    labels = np.arange(count) % model.num_classes if model.num_classes else None
+    images = model.sample(count, seed=0, conditional_input=labels, verbose=0)
+    path = os.path.join(ROOT, "docs", "images", "presets", f"{name}.png")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return save_image_grid(
+        path, images, model.num_levels, columns=model.num_classes
+    )
 
 
 def keep_run(workdir, target):

@@ -69,6 +69,7 @@ def _tf2onnx_without_graph_copies():
 
 
 def _convert(model, path, tf2onnx):
+    endpoints = sig.signature(model)["endpoints"]
     for name, fn, specs in (
         (
             "log_prob",
@@ -82,6 +83,7 @@ def _convert(model, path, tf2onnx):
         ),
     ) + _encode_function(model):
         proto = _from_function(tf2onnx, fn, specs)
+        _order_like_contract(proto, endpoints[name], f"{name}.onnx")
         _write(proto, path, f"{name}.onnx")
         if name == "sample_step":
             step = proto
@@ -110,6 +112,27 @@ def _from_function(tf2onnx, fn, specs):
     )
     _name_batch_axis(proto)
     return proto
+
+
+def _order_like_contract(proto, endpoint, filename):
+    """Put the graph's inputs and outputs in signature.json's order (tf2onnx
+    sorts them by name), so a client that reads them by position gets
+    what the contract lists (log_prob first, then bits_per_dim)."""
+    for field, names in (
+        ("input", [t["name"] for t in endpoint["inputs"]]),
+        ("output", [t["name"] for t in endpoint["outputs"]]),
+    ):
+        values = {v.name: v for v in getattr(proto.graph, field)}
+        if set(values) != set(names):
+            raise ValueError(
+                f"{filename}: the converted graph's {field}s "
+                f"{sorted(values)} are not the contract's {sorted(names)}."
+            )
+        ordered = [type(values[n])() for n in names]
+        for copy, name in zip(ordered, names):
+            copy.CopyFrom(values[name])
+        del getattr(proto.graph, field)[:]
+        getattr(proto.graph, field).extend(ordered)
 
 
 def _write(proto, path, filename):

@@ -407,9 +407,14 @@ def _sample_model(model, nodes, conditional, opset_import, **counts):
             for name, value in counts.items()
         ],
     )
-    return helper.make_model(
+    model = helper.make_model(
         graph, opset_imports=opset_import, producer_name="kerpix"
     )
+    # make_model stamps the installed onnx's newest IR version, which
+    # older runtimes refuse; the lowest the opsets need opens everywhere
+    # they do (ONNX Runtime 1.x reading opset 17).
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
+    return model
 
 
 def _noise_input(model):

@@ -134,10 +134,18 @@ def _tensor_info(spec):
         {"size": str(-1 if d is None else d), "name": ""} for d in spec.shape
     ]
     return {
-        "dtype": "DT_" + spec.dtype.name.upper(),
+        "dtype": _dtype_name(spec.dtype),
         "tensor_shape": {"dim": dims, "unknown_rank": False},
         "name": spec.name or "",
     }
+
+
+def _dtype_name(dtype):
+    """TF Serving's protobuf name of a dtype: `DT_FLOAT`, `DT_INT32`, ...
+    (`tf.float32.name` is "float32", the enum's name "DT_FLOAT")."""
+    from tensorflow.core.framework import types_pb2
+
+    return types_pb2.DataType.Name(dtype.as_datatype_enum)
 
 
 def _tf_error_message(error):

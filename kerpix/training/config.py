@@ -149,6 +149,8 @@ class TrainConfig:
                         f"Unknown config key `{key}.{sub}`. Known keys of "
                         f"`{key}`: {_field_names(section_cls)}."
                     )
+            for sub, item in value.items():
+                _check_type(key, sub, _field_types(section_cls)[sub], item)
             sections[key] = section_cls(**value)
         return cls(**sections)
 
@@ -245,6 +247,39 @@ def _section_types():
         for f in dataclasses.fields(TrainConfig)
         if f.name != "description"
     }
+
+
+# A config value's JSON types by the field's annotation (None is always
+# allowed: "unset", the default of the optional keys).
+_JSON_TYPES = {
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+    bool: ((bool,), "true or false"),
+    str: ((str,), "a string"),
+    tuple: ((list, tuple), "a list"),
+    dict: ((dict,), "an object"),
+}
+
+
+def _check_type(section, key, annotation, value):
+    """Raise `ValueError` naming `section.key` when `value` is not of the
+    field's type (e.g. `training.epochs=one`), before anything runs."""
+    if value is None or annotation not in _JSON_TYPES:
+        return
+    types, expected = _JSON_TYPES[annotation]
+    if isinstance(value, bool) and annotation is not bool:
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise ValueError(
+            f"Invalid value for config key `{section}.{key}`: expected "
+            f"{expected}. Received: {value!r}"
+        )
+
+
+def _field_types(cls):
+    return {f.name: f.type for f in dataclasses.fields(cls)}
 
 
 def _field_names(cls):

@@ -12,6 +12,7 @@ from kerpix.models.presets import read_metadata
 from kerpix.models.presets import resolve_preset
 from kerpix.models.presets import score_images
 from kerpix.utils.image_grid import save_image_grid
+from kerpix.utils.validation import validate_positive_int
 
 
 def evaluate_preset(
@@ -69,6 +70,8 @@ def sample_preset(
     """Sample a preset; write the grid as PNG (`output`, default
     `PRESET_samples.png`) and the integers beside it (`.npy`). Class-
     conditional presets cycle through the classes, one per column."""
+    if num_samples is not None:
+        validate_positive_int("num_samples", num_samples)
     path = resolve_preset(preset)
     model = DensityModel.from_preset(path)
     num_samples = num_samples or (

@@ -23,6 +23,7 @@ from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
 from kerpix.utils.grappler import without_grappler_remapper
 from kerpix.utils.image_grid import save_image_grid
+from kerpix.utils.validation import validate_positive_int
 from kerpix.version import __version__
 
 MODEL_FILE = "model.keras"
@@ -435,6 +436,8 @@ def sample(
     verbose="auto",
 ):
     """Sample from the run's model; write `samples.png` and `samples.npy`."""
+    if num_samples is not None:
+        validate_positive_int("num_samples", num_samples)
     config = load_config(workdir)
     model = load_model(workdir)
     s = config.sampling

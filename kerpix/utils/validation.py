@@ -18,7 +18,15 @@ def validate_positive_int(name, value):
 def validate_uniform(name, values):
     """Return NumPy `values` as float32 if they all lie in `[0, 1)` (the
     uniform noise that sampling and dequantization take), else raise a
-    `ValueError` naming the argument and the range found."""
+    `ValueError` naming the argument and the range found (NaN fails:
+    no comparison with it is true, so it would slip through a range
+    check and draw level 0)."""
+    if values.size and np.isnan(values).any():
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected uniform values "
+            f"in [0, 1). Received: {int(np.isnan(values).sum())} NaN "
+            "values"
+        )
     if values.size and (values.min() < 0 or values.max() >= 1):
         raise ValueError(
             f"Invalid value for argument `{name}`. Expected uniform values "

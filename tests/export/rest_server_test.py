@@ -60,6 +60,11 @@ def test_status_and_metadata(url):
     assert set(defs) == {"serving_default", "sample", "sample_step"}
     images = defs["serving_default"]["inputs"]["images"]
     assert images["dtype"] == "DT_INT32"
+    # TF Serving's protobuf names: DT_FLOAT, not DT_FLOAT32.
+    outputs = defs["serving_default"]["outputs"]
+    assert outputs["log_prob"]["dtype"] == "DT_FLOAT"
+    noise = defs["sample_step"]["inputs"]["noise"]
+    assert noise["dtype"] == "DT_FLOAT"
     assert [d["size"] for d in images["tensor_shape"]["dim"]] == [
         "-1",
         "4",

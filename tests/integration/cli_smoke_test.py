@@ -212,6 +212,13 @@ def test_sample_and_evaluate_a_preset(preset, tmp_path, capsys):
     assert f"test NLL: {nats:.2f} nats/image" in out
 
 
+def test_zero_samples_is_an_error(preset, workdir, capsys):
+    for source in (f"--workdir={workdir}", f"--preset={preset}"):
+        assert main(["sample", source, "--num-samples=0"]) == 2
+        err = capsys.readouterr().err
+        assert "Expected a positive integer. Received: num_samples=0" in err
+
+
 def test_preset_flags_are_checked(preset, workdir, capsys):
     assert main(["sample", f"--workdir={workdir}", "--output=x.png"]) == 2
     assert "`--output`: it goes with --preset" in capsys.readouterr().err

@@ -311,3 +311,16 @@ def test_multi_scale_pixel_step_needs_the_small_images():
     state = model.initial_state(2)
     with pytest.raises(ValueError, match="`conditional_input`.*small images"):
         model.pixel_step(state, 0, np.full((2, 1), 0.5, "float32"))
+
+
+def test_nan_noise_is_an_error():
+    """NaN compares false with every bound, so a range check alone would
+    pass it and draw level 0 everywhere."""
+    model = make_model((3, 3, 1), 4)
+    noise = np.full((2, 9, model.noise_dims), np.nan, "float32")
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `noise`\. Expected uniform "
+        r"values in \[0, 1\)\. Received: 18 NaN values",
+    ):
+        model.sample(noise=noise, verbose=0)

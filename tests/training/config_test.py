@@ -76,3 +76,44 @@ def test_unknown_model_argument_names_the_key():
         r"Known keys: \[",
     ):
         build_model("pixel_cnn", (8, 8, 1), 256, filter=3)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "training.epochs=one",
+            r"`training\.epochs`: expected an integer\. "
+            r"Received: 'one'",
+        ),
+        ("training.epochs=true", r"`training\.epochs`: expected an integer"),
+        (
+            "training.learning_rate=fast",
+            r"`training\.learning_rate`: "
+            r"expected a number",
+        ),
+        (
+            "training.deterministic=1",
+            r"`training\.deterministic`: expected "
+            r"true or false",
+        ),
+        ("data.image_shape=16", r"`data\.image_shape`: expected a list"),
+    ],
+)
+def test_override_values_of_the_wrong_type_are_errors(override, message):
+    config = TrainConfig.from_file("dead_leaves_demo")
+    with pytest.raises(ValueError, match=message):
+        config.override([override])
+    assert config.override(["training.learning_rate=1"]).training.learning_rate
+
+
+def test_a_bad_override_leaves_no_run_behind(tmp_path, capsys):
+    """The config is checked before the workdir is touched, so the
+    corrected command just runs (no 'interrupted run' to --restart)."""
+    from kerpix.cli.main import main
+
+    workdir = tmp_path / "run"
+    args = ["train", "--config=dead_leaves_demo", f"--workdir={workdir}"]
+    assert main(args + ["--override", "training.epochs=one"]) == 2
+    assert "`training.epochs`: expected an integer" in capsys.readouterr().err
+    assert not workdir.exists()
