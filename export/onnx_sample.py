@@ -31,18 +31,103 @@ import numpy as np
 import onnxruntime
 
 
+class ArtifactError(ValueError):
+    """A missing, corrupt or inconsistent exported file (one line)."""
+
+
+REQUIRED = (
+    "image_shape",
+    "num_levels",
+    "conditional",
+    "noise_dims",
+    "num_positions",
+    "endpoints",
+)
+
+
 def load(folder):
-    with open(os.path.join(folder, "signature.json")) as f:
-        signature = json.load(f)
-    sessions = {
-        name: onnxruntime.InferenceSession(
-            os.path.join(folder, endpoint["file"]),
-            providers=["CPUExecutionProvider"],
-        )
-        for name, endpoint in signature["endpoints"].items()
-        if "file" in endpoint
-    }
+    """`(signature, sessions)` of an exported folder, every file checked:
+    signature.json readable and complete, each .onnx loadable, and each
+    graph's inputs and outputs those signature.json lists (names, order,
+    fixed sizes); `ArtifactError` naming the file otherwise."""
+    path = os.path.join(folder, "signature.json")
+    try:
+        with open(path) as f:
+            signature = json.load(f)
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{path}: missing (export with kerpix export --format=onnx)"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(f"{path}: not readable JSON ({error})") from None
+    missing = [
+        k
+        for k in REQUIRED
+        if not isinstance(signature, dict) or k not in signature
+    ]
+    if missing:
+        raise ArtifactError(f"{path}: lacks {', '.join(missing)}")
+    sessions = {}
+    for name, endpoint in signature["endpoints"].items():
+        if "file" not in endpoint:
+            continue
+        file = os.path.join(folder, endpoint["file"])
+        try:
+            sessions[name] = onnxruntime.InferenceSession(
+                file, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime's own exception types
+            first = str(error).strip().splitlines()[0][:300]
+            raise ArtifactError(f"{file}: cannot be loaded ({first})") from None
+        check_graph(path, file, endpoint, sessions[name])
+    check_levels(path, signature)
     return signature, sessions
+
+
+def check_graph(path, file, endpoint, session):
+    """The graph's inputs/outputs against its endpoint in signature.json."""
+    for kind, graph in (
+        ("inputs", session.get_inputs()),
+        ("outputs", session.get_outputs()),
+    ):
+        listed = endpoint.get(kind, [])
+        names = [t["name"] for t in listed]
+        if names != [v.name for v in graph]:
+            raise ArtifactError(
+                f"{path}: {os.path.basename(file)}'s {kind} are "
+                f"{[v.name for v in graph]}, signature.json lists {names}"
+            )
+        for spec, value in zip(listed, graph):
+            want = [d if isinstance(d, int) else None for d in spec["shape"]]
+            have = [d if isinstance(d, int) else None for d in value.shape]
+            if len(want) != len(have) or any(
+                w is not None and h is not None and w != h
+                for w, h in zip(want, have)
+            ):
+                raise ArtifactError(
+                    f"{path}: {spec['name']} of {os.path.basename(file)} "
+                    f"has shape {value.shape}, signature.json says "
+                    f"{spec['shape']}"
+                )
+
+
+def check_levels(path, signature):
+    """num_levels and image_shape against the tensors' own entries."""
+    levels = signature["num_levels"]
+    for endpoint in signature["endpoints"].values():
+        for spec in endpoint.get("inputs", []) + endpoint.get("outputs", []):
+            if spec["name"] not in ("images", "canvas", "next_canvas"):
+                continue
+            if spec.get("range") and spec["range"][1] != levels - 1:
+                raise ArtifactError(
+                    f"{path}: num_levels {levels} disagrees with "
+                    f"{spec['name']}'s range {spec['range']}"
+                )
+            if list(spec["shape"][1:]) != list(signature["image_shape"]):
+                raise ArtifactError(
+                    f"{path}: image_shape {signature['image_shape']} "
+                    f"disagrees with {spec['name']}'s shape {spec['shape']}"
+                )
 
 
 def sample(signature, session, noise, conditional_input=None):
@@ -181,7 +266,18 @@ def main(argv=None):
         "(conditional models); sets the number of samples",
     )
     args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ValueError as error:  # ArtifactError and bad arguments
+        print(f"onnx_sample.py: error: {error}", file=sys.stderr)
+        return 2
 
+
+def run(args):
+    if args.num_samples < 1:
+        raise ValueError(
+            f"--num-samples must be a positive integer, got {args.num_samples}"
+        )
     signature, sessions = load(args.folder)
     condition = None
     if args.conditional_input:
@@ -196,6 +292,14 @@ def main(argv=None):
         return 0
     if args.noise:
         noise = np.load(args.noise)
+        want = (signature["num_positions"], signature["noise_dims"])
+        if noise.ndim != 3 or noise.shape[1:] != want:
+            raise ValueError(
+                f"--noise: expected shape (N, {want[0]}, {want[1]}), got "
+                f"{noise.shape}"
+            )
+        if np.isnan(noise).any() or noise.min() < 0 or noise.max() >= 1:
+            raise ValueError("--noise: expected uniform values in [0, 1)")
     else:
         rng = np.random.default_rng(args.seed)
         noise = rng.random(
