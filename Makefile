@@ -1,11 +1,14 @@
 # kerpix: two commands on a fresh machine (Python 3.11, CPU):
 #   make demo   # venv + install, train a PixelCNN on dead leaves, bits/dim,
-#               # samples.png, SavedModel + ONNX export, both checked
+#               # samples.png, SavedModel + ONNX export, both checked; a
+#               # shipped preset sampled with ONNX Runtime alone
 #   make test   # venv + install, the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 WORKDIR ?= saved_models/demo
+# The shipped preset `make demo` exports and samples with ONNX Runtime.
+DEMO_PRESET ?= dead_leaves_pixel_cnn
 PYTEST_ARGS ?=
 # Both cores (pytest-xdist); a test file stays on one worker, so its
 # module-scoped fixtures (exports, trained tiny models) are built once.
@@ -40,7 +43,9 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=saved_model --check
 	$(BIN)/kerpix export --workdir=$(WORKDIR) --format=onnx --check
 	$(BIN)/python export/onnx_sample.py $(WORKDIR)/onnx --num-samples=16 --output=$(WORKDIR)/samples_onnx.png
-	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/samples_onnx.png (ONNX Runtime alone), $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx"
+	$(BIN)/kerpix export --preset=$(DEMO_PRESET) --format=onnx --output=$(WORKDIR)/preset_onnx --verbose=0
+	$(BIN)/python export/onnx_sample.py $(WORKDIR)/preset_onnx --num-samples=16 --output=$(WORKDIR)/preset_samples_onnx.png
+	@echo "Demo done: $(WORKDIR)/samples.png, $(WORKDIR)/samples_onnx.png (ONNX Runtime alone), $(WORKDIR)/saved_model/kerpix/1, $(WORKDIR)/onnx; the shipped preset $(DEMO_PRESET) sampled by ONNX Runtime alone: $(WORKDIR)/preset_samples_onnx.png"
 
 test: $(VENV)/.test-installed
 	$(PYTEST) $(PYTEST_ARGS)

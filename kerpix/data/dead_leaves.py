@@ -36,7 +36,9 @@ def dead_leaves(
             image about three times over.
         num_grey_levels: int in [2, 256]. Disk values are drawn from this
             many evenly spaced levels of [0, 255] (all 256 by default);
-            fewer levels give flatter, easier images for quick demos.
+            fewer levels give flatter, easier images for quick demos
+            (`kerpix.data.to_levels(images, L)` maps them to a
+            `num_levels=L` model's 0 … L-1).
 
     Returns:
         uint8 array `(num_images, H, W, C)`.

@@ -66,6 +66,18 @@ def split_sources(name, split, data_dir):
         stems, url = NPZ_CONTAINERS[name][split], DOWNSAMPLED_URL
     else:
         stems, url = (PNG_CONTAINERS[name][split],), PIXELRNN_URL
+    loose = (
+        "val_data.npz" if split == "validation" else "train_data_batch_1.npz"
+    )
+    if name in NPZ_CONTAINERS and os.path.isfile(os.path.join(data_dir, loose)):
+        # The batches themselves, extracted straight into data_dir.
+        containers = [
+            os.path.join(data_dir, o)
+            for stem in stems
+            for o in (stem, stem + ".zip")
+        ]
+        if not any(os.path.exists(c) for c in containers):
+            return [data_dir]
     for stem in stems:
         suffix = ".zip" if name in NPZ_CONTAINERS else ".tar"
         options = [stem, stem + suffix]
@@ -76,11 +88,22 @@ def split_sources(name, split, data_dir):
             raise ValueError(
                 f"Invalid value for argument `data_dir`. Dataset {name!r} "
                 f"needs {options[1]!r} (or the folder {options[0]!r} it "
-                f"extracts to) in {data_dir!r} for its {split!r} split; "
-                f"not found. Get it from {url}."
+                f"extracts to{_loose_hint(name, split)}) in {data_dir!r} "
+                f"for its {split!r} split; not found. Get it from {url}."
             )
         found.append(os.path.join(data_dir, present[0]))
     return found
+
+
+def _loose_hint(name, split):
+    if name not in NPZ_CONTAINERS:
+        return ""
+    files = (
+        "val_data.npz"
+        if split == "validation"
+        else ("train_data_batch_1.npz …")
+    )
+    return f", or its {files} themselves"
 
 
 def _members(path, keep, order=None):

@@ -69,7 +69,8 @@ def coded_images(start, count, size):
 
 def write_npz_version(folder, size, zipped, batches=(3, 2), val=2):
     """Chrabaszcz et al.'s layout: train batches (two zips at 64×64) and
-    val_data.npz; labels 1 + index (mod 1000)."""
+    val_data.npz; labels 1 + index (mod 1000). `zipped="loose"`: the npz
+    files themselves, straight in `folder`."""
     if size == 32:
         parts = {"Imagenet32_train_npz": [1, 2]}
         val_stem = "Imagenet32_val_npz"
@@ -94,7 +95,11 @@ def write_npz_version(folder, size, zipped, batches=(3, 2), val=2):
         "val_data.npz": npz_bytes(coded_images(100, val, size), [1000] * val)
     }
     for stem, files in contents.items():
-        if zipped:
+        if zipped == "loose":
+            for name, payload in files.items():
+                with open(os.path.join(folder, name), "wb") as f:
+                    f.write(payload)
+        elif zipped:
             with zipfile.ZipFile(os.path.join(folder, stem + ".zip"), "w") as z:
                 for name, payload in files.items():
                     z.writestr(f"{stem}/{name}", payload)

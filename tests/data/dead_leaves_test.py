@@ -56,3 +56,24 @@ def test_grey_level_palette():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         dead_leaves(**kwargs)
+
+
+def test_to_levels_maps_grey_levels_to_model_levels():
+    from kerpix import data
+    from kerpix import models
+
+    x = data.dead_leaves(4, (8, 8, 1), seed=0, num_grey_levels=4)
+    levels = data.to_levels(x, 4)
+    assert set(np.unique(x)) <= {0, 85, 170, 255}
+    np.testing.assert_array_equal(levels, x // 85)
+    model = models.PixelCNN((8, 8, 1), num_levels=4, filters=4, num_layers=1)
+    assert model.log_prob(levels).shape == (4,)
+    np.testing.assert_array_equal(
+        data.to_levels(np.arange(256), 256), np.arange(256)
+    )
+    with pytest.raises(ValueError, match=r"`num_levels`.*num_levels=1"):
+        data.to_levels(x, 1)
+    with pytest.raises(ValueError, match=r"values in \[-1, 3\]"):
+        data.to_levels(np.array([-1, 3]), 4)
+    with pytest.raises(ValueError, match="NaN"):
+        data.to_levels(np.array([np.nan]), 4)

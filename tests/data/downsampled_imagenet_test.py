@@ -26,7 +26,9 @@ def cache(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("size", [32, 64])
-@pytest.mark.parametrize("zipped", [True, False])
+# True: the official zips; False: their folders; "loose": the npz files
+# themselves in data_dir.
+@pytest.mark.parametrize("zipped", [True, False, "loose"])
 def test_npz_version_shapes_order_and_labels(cache, size, zipped):
     write_npz_version(cache, size, zipped)
     name = f"downsampled_imagenet{size}"
