@@ -238,8 +238,10 @@ def package(name, recipe, workdir, preset):
     samples = sample_grid(name, model)
     if recipe.get("segmented"):
         keep_run(workdir, os.path.join(preset, "run"))
+    from kerpix.models.presets import read_metadata
+
     result = dict(
-        metadata,
+        read_metadata(preset),
         preset=os.path.relpath(preset, ROOT),
         samples_png=os.path.relpath(samples, ROOT),
         validation_curve={
