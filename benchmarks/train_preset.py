@@ -39,6 +39,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from likelihood import commit  # noqa: E402
+
 ROOT = os.path.dirname(HERE)
 RUNS = os.path.join(ROOT, "saved_models", "runs")
 # The first test images every preset is re-scored on by the large suite.
@@ -341,19 +344,6 @@ def score(model, d, data_kwargs, split, num_images):
 
 def hardware():
     return f"CPU, {os.cpu_count()} cores ({platform.machine()})"
-
-
-def commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

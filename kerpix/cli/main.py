@@ -265,20 +265,12 @@ def run_sample(args):
     from kerpix.training.presets import sample_preset
 
     if args.preset:
-        path = sample_preset(
-            args.preset,
-            args.output,
-            args.num_samples,
-            args.seed,
-            args.temperature,
-            method=args.method,
-            verbose=args.verbose,
-        )
-        print(f"Samples written to {path}")
-        return 0
-    _workdir_only(args, "output")
-    path = sample(
-        args.workdir,
+        draw, source = sample_preset, (args.preset, args.output)
+    else:
+        _workdir_only(args, "output")
+        draw, source = sample, (args.workdir,)
+    path = draw(
+        *source,
         args.num_samples,
         args.seed,
         args.temperature,
