@@ -165,6 +165,25 @@ def build_parser():
         help="seconds between looks for new versions on disk (<= 0: never)",
     )
     serve.add_argument(
+        "--rest_api_num_threads",
+        type=int,
+        default=16,
+        help="REST requests run at once; more wait, and one that waited "
+        "over --rest_api_queue_timeout_s is answered 503 with Retry-After",
+    )
+    serve.add_argument(
+        "--rest_api_queue_timeout_s",
+        type=float,
+        default=10.0,
+        help="seconds a REST request may wait for a free thread (then 503)",
+    )
+    serve.add_argument(
+        "--max_request_bytes",
+        type=int,
+        default=64 * 2**20,
+        help="largest REST body accepted (larger: 413, before reading it)",
+    )
+    serve.add_argument(
         "--log_requests",
         action="store_true",
         help="print one line per REST request (method, path, status, time)",
@@ -380,6 +399,9 @@ def run_serve(args):
             port=args.rest_api_port,
             repository=repository,
             log_requests=args.log_requests,
+            num_threads=args.rest_api_num_threads,
+            queue_timeout=args.rest_api_queue_timeout_s,
+            max_request_bytes=args.max_request_bytes,
         )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         closers.append(lambda: (server.shutdown(), server.server_close()))

@@ -14,6 +14,16 @@ import tensorflow as tf
 POLICIES = ("latest", "all", "specific")
 
 
+def quoted(text, limit=100):
+    """`text` for an error message, cut to `limit` characters (a client's
+    10,000-character model name must not come back whole: gRPC clients
+    refuse metadata that large)."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 class ServingError(Exception):
     """A request the server refuses: `status` is the HTTP code (400 bad
     request, 404 not found); the gRPC server maps it to a status code."""
@@ -21,6 +31,21 @@ class ServingError(Exception):
     def __init__(self, message, status=400):
         super().__init__(message)
         self.status = status
+
+
+def load_version(path):
+    """`tf.saved_model.load(path)`; a damaged or foreign version folder is
+    a one-line `ValueError` naming it (never TensorFlow's traceback)."""
+    try:
+        return tf.saved_model.load(path)
+    except Exception as error:
+        message = str(error).strip().splitlines()
+        reason = quoted(message[0] if message else type(error).__name__, 300)
+        raise ValueError(
+            f"Cannot load the SavedModel in {path!r} ({type(error).__name__}"
+            f": {reason}). Is saved_model.pb complete? Re-export it with "
+            "kerpix.export.export_saved_model (or `kerpix export`)."
+        ) from None
 
 
 class ServedModel:
@@ -104,7 +129,7 @@ class ServedModel:
         does (a request holding one keeps it until it returns)."""
         wanted = self.selected(self.on_disk())
         new = {
-            v: tf.saved_model.load(os.path.join(self.base_path, str(v)))
+            v: load_version(os.path.join(self.base_path, str(v)))
             for v in wanted
             if v not in self.loaded
         }
@@ -120,7 +145,7 @@ class ServedModel:
         if label is not None:
             if label not in self.labels:
                 raise ServingError(
-                    f"Unrecognized servable version label: {label}", 404
+                    f"Unrecognized servable version label: {quoted(label)}", 404
                 )
             version = self.labels[label]
         if version is None:
@@ -208,7 +233,7 @@ class ModelRepository:
     def model(self, name):
         if name not in self.models:
             raise ServingError(
-                f"Servable not found for request: Latest({name})", 404
+                f"Servable not found for request: Latest({quoted(name)})", 404
             )
         return self.models[name]
 

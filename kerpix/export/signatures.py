@@ -16,6 +16,9 @@ IMAGES = "images"
 LOG_PROB = "log_prob"
 BITS_PER_DIM = "bits_per_dim"
 NUM_SAMPLES = "num_samples"
+# The most images one `sample` call draws (its noise alone is
+# MAX_SAMPLES × H·W × C floats): more is a request error, not an attempt.
+MAX_SAMPLES = 10000
 SEED = "seed"
 CANVAS = "canvas"
 POSITION = "position"

@@ -158,6 +158,10 @@ def sample_function(model):
     def draw(num_samples, seed, condition=None):
         if condition is not None:
             condition = check_labels(model, condition)
+        else:
+            num_samples = check_range(
+                num_samples, sig.NUM_SAMPLES, 1, sig.MAX_SAMPLES
+            )
         noise = seeded_noise(model, num_samples, seed)
         images = sample_from_noise(model, noise, condition, program)
         return {sig.IMAGES: images}

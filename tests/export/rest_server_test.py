@@ -228,3 +228,46 @@ def test_kerpix_serve_flags(model, tmp_path, capsys):
     assert "exactly one of them" in capsys.readouterr().err
     assert main(["serve", base, "--rest_api_port=0"]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_sample_of_zero_or_too_many_images_is_a_clear_400(url):
+    for count in (0, -1, 10_001):
+        status, answer = call(
+            url + ":predict",
+            {
+                "signature_name": "sample",
+                "inputs": {"num_samples": count, "seed": 0},
+            },
+        )
+        assert status == 400
+        assert "Input 'num_samples' must be in [1, 10000]" in answer["error"]
+
+
+def test_kerpix_serve_refuses_a_damaged_saved_model_in_one_line(
+    model, tmp_path, capsys
+):
+    from kerpix.cli.main import main
+    from kerpix.export import export_saved_model
+
+    export_saved_model(model, str(tmp_path), name="pix", version=1)
+    graph = tmp_path / "pix" / "1" / "saved_model.pb"
+    graph.write_bytes(graph.read_bytes()[:1000])
+    base = f"--model_base_path={tmp_path}/pix"
+    assert main(["serve", base, "--rest_api_port=0"]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1, error
+    assert "Cannot load the SavedModel in" in error
+    assert "pix/1" in error and "Re-export it" in error
+
+
+def test_server_limits_are_checked(tmp_path):
+    from kerpix.export.rest_server import make_server
+
+    for argument, value in (
+        ("num_threads", 0),
+        ("max_request_bytes", "64MB"),
+        ("connection_limit", -5),
+        ("queue_timeout", 0),
+    ):
+        with pytest.raises(ValueError, match=f"`{argument}`"):
+            make_server("pix", str(tmp_path), port=0, **{argument: value})
