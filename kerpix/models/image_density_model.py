@@ -9,6 +9,7 @@ from kerpix.models.inputs import split_inputs
 from kerpix.models.preprocessor import ImageQuantizer
 from kerpix.ops.pixels import batch_rows
 from kerpix.ops.pixels import keep_known
+from kerpix.ops.pixels import raster_indices
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
@@ -210,8 +211,8 @@ class ImageDensityModel(DensityModel):
         conditional_input=None,
         known=None,
     ):
-        """Draw pixel `position` (raster index `i*W + j`): its values
-        `(N, C)` and the updated state.
+        """Draw pixel `position` (raster index `i*W + j`, or the pair
+        `(i, j)`): its values `(N, C)` and the updated state.
 
         Every colour of the pixel is drawn in R→G→B order by inverse CDF of
         `noise` `(N, noise_dims)`; the backbone's caches (row buffers
@@ -223,8 +224,7 @@ class ImageDensityModel(DensityModel):
         """
         width, channels = self.image_shape[1:]
         condition = self._step_condition(conditional_input)
-        position = ops.cast(position, "int32")
-        i, j = position // width, position % width
+        i, j = raster_indices(position, width)
         # Sub-pixels not drawn yet hold zeros: no feature of a colour group
         # reads them.
         batch = ops.shape(noise)[0]

@@ -6,6 +6,23 @@ import threading
 from keras import ops
 
 
+def raster_indices(position, width):
+    """`(i, j)` of a pixel given as its raster index `i * width + j` (a
+    scalar, possibly traced) or as the pair `(i, j)` itself.
+
+    Samplers that loop over rows and columns pass the pair: recomputing
+    `j` as `position % width` would make every column read depend on the
+    row, and under XLA a row that enters the compiled program as an
+    input is then a compile-time constant (one compilation per starting
+    row, seconds each, when a progress bar splits an image into calls).
+    """
+    if isinstance(position, (tuple, list)):
+        i, j = position
+        return ops.cast(i, "int32"), ops.cast(j, "int32")
+    position = ops.cast(position, "int32")
+    return position // width, position % width
+
+
 def update_pixel(maps, i, j, values):
     """Return `maps` `(N, H, W, C)` with pixel `(i, j)` set to `values`.
 

@@ -52,7 +52,7 @@ class CachedSampler(Sampler):
     ):
         return model.pixel_step(
             state,
-            i * model.image_shape[1] + j,
+            (i, j),  # not i * W + j: see `kerpix.ops.pixels.raster_indices`
             noise,
             self.temperature,
             conditional_input=conditional_input,

@@ -6,7 +6,6 @@ from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
 from kerpix.ops.pixels import read_column
-from kerpix.ops.pixels import read_pixel
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -207,7 +206,11 @@ class GatedPixelCNNBackbone(Backbone):
         state = list(state)
         condition = conditional_input
         if self.spatial_conditioning:
-            condition = read_pixel(state[-1], i, j)
+            # Row i by a gather, not a slice: XLA wants a slice's start
+            # row at compile time, and i comes from the sampler's input
+            # row (one compilation per starting row; see
+            # `kerpix.ops.pixels.raster_indices`).
+            condition = read_column(ops.take(state[-1], i, axis=1), j)
         h = ops.cast(pixel, self.compute_dtype)
         for k, block in enumerate(self.blocks):
             link_in = read_column(state[3 * k + 2], j)

@@ -10,6 +10,7 @@ from kerpix.models.ride import ensemble
 from kerpix.models.ride import inpainting
 from kerpix.models.ride.ride_backbone import RIDEBackbone
 from kerpix.ops.pixels import batch_rows
+from kerpix.ops.pixels import raster_indices
 from kerpix.utils.batching import map_batches
 from kerpix.utils.validation import validate_dequantization_noise
 from kerpix.utils.validation import validate_image_shape
@@ -236,16 +237,15 @@ class RIDE(DensityModel):
         conditional_input=None,
         known=None,
     ):
-        """Draw pixel `position` (raster index) from `p(y_ij | h_ij)`.
+        """Draw pixel `position` (raster index, or `(i, j)`) from
+        `p(y_ij | h_ij)`.
 
         Returns the value `y` `(N, 1)` (float32; it also enters the state:
         later pixels are conditioned on it) and the state. `known`
         `(values (N, 1), keep (N,))`, in levels: kept pixels enter as
         their bin centre `(value + 0.5) / num_levels`.
         """
-        width = self.image_shape[1]
-        position = ops.cast(position, "int32")
-        i, j = position // width, position % width
+        i, j = raster_indices(position, self.image_shape[1])
         with batch_rows(ops.shape(noise)[0]):  # once for the caches' writes
             x = self.backbone.neighbors(state, i, j)
             h, state = self.backbone.step_from_neighbors(state, x, i, j)
