@@ -208,6 +208,9 @@ def _model_source(parser):
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    import kerpix
+
+    kerpix.import_submodules()  # after parsing: see kerpix/__init__.py
     try:
         with without_grappler_remapper():
             return COMMANDS[args.command](args)

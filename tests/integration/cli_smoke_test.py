@@ -235,3 +235,31 @@ def test_export_a_preset_and_check(preset, tmp_path, capsys):
     assert main(args + [f"--output={output}", "--check"]) == 0
     assert "matches Keras" in capsys.readouterr().out
     assert os.path.isfile(os.path.join(output, "sample.onnx"))
+
+
+@pytest.mark.parametrize(
+    "args, code", [(["--help"], 0), (["train", "--bogus"], 2)]
+)
+def test_help_and_flag_errors_answer_before_keras_loads(args, code):
+    """`kerpix --help` and argparse errors import neither Keras nor
+    TensorFlow (which take seconds): `-X importtime` lists every module
+    the command imported."""
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(sys.executable), "kerpix")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", script] + args,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == code, result.stderr[-2000:]
+    assert "usage: kerpix" in result.stdout + result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "argparse" in imported  # the listing is there
+    assert not imported & {"keras", "tensorflow", "jax"}, sorted(imported)
