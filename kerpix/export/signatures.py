@@ -10,9 +10,10 @@ import numpy as np
 
 from kerpix.metrics import bits_per_dim
 from kerpix.models.density_model import DensityModel
+from kerpix.models.inputs import CONDITIONAL_INPUT
+from kerpix.models.inputs import IMAGES
 from kerpix.version import __version__
 
-IMAGES = "images"
 LOG_PROB = "log_prob"
 BITS_PER_DIM = "bits_per_dim"
 NUM_SAMPLES = "num_samples"
@@ -24,7 +25,6 @@ CANVAS = "canvas"
 POSITION = "position"
 NOISE = "noise"
 NEXT_CANVAS = "next_canvas"
-CONDITIONAL_INPUT = "conditional_input"
 CODES = "codes"
 DEQUANTIZATION = "dequantization"
 # The image dtype of every endpoint: int32 holds any num_levels and is

@@ -3,6 +3,7 @@ from keras import ops
 
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.masked_conv2d import pointwise
+from kerpix.utils.validation import validate_num_levels
 from kerpix.utils.validation import validate_positive_int
 
 
@@ -43,11 +44,7 @@ class PixelHead(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         validate_positive_int("num_channels", num_channels)
-        if not isinstance(num_levels, int) or num_levels < 2:
-            raise ValueError(
-                "Invalid value for argument `num_levels`. Expected an integer "
-                f">= 2. Received: num_levels={num_levels!r}"
-            )
+        validate_num_levels(num_levels)
         self.num_channels = num_channels
         self.num_levels = num_levels
         self.projection = self.make_projection()

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from kerpix.utils.validation import validate_num_levels
+
 
 @keras.saving.register_keras_serializable(package="kerpix")
 class ImageQuantizer(keras.layers.Layer):
@@ -21,11 +23,7 @@ class ImageQuantizer(keras.layers.Layer):
 
     def __init__(self, num_levels=256, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_levels, int) or num_levels < 2:
-            raise ValueError(
-                "Invalid value for argument `num_levels`. Expected an integer "
-                f">= 2. Received: num_levels={num_levels!r}"
-            )
+        validate_num_levels(num_levels)
         self.num_levels = num_levels
 
     def call(self, images):

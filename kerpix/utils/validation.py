@@ -15,6 +15,19 @@ def validate_positive_int(name, value):
     return value
 
 
+def validate_num_levels(num_levels):
+    """`num_levels`, the intensity levels of a sub-pixel: an int >= 2."""
+    if (
+        isinstance(num_levels, bool)
+        or not isinstance(num_levels, int)
+        or num_levels < 2
+    ):
+        raise ValueError(
+            "Invalid value for argument `num_levels`. Expected an integer "
+            f">= 2. Received: num_levels={num_levels!r}"
+        )
+
+
 def validate_uniform(name, values):
     """Return NumPy `values` as float32 if they all lie in `[0, 1)` (the
     uniform noise that sampling and dequantization take), else raise a
