@@ -1,7 +1,9 @@
 """Seconds `kerpix.export.export_onnx` takes for the PixelRNNs.
 
-ONNX export converts the `log_prob` and `sample_step` graphs with tf2onnx;
-this times the whole export (both files, checked by nothing else) for the
+ONNX export converts the `log_prob` and `sample_step` graphs with tf2onnx,
+and `sample.onnx`'s pieces (`pixel_step`, `start_row`, `start_image`)
+before assembling its loops; this times the whole export (every file,
+checked by nothing else), and each conversion on its own, for the
 default Row LSTM and Diagonal BiLSTM PixelRNNs at 28×28×1 and for the
 6×6×3 Diagonal BiLSTM whose export once took 495 s (issue 20), each in a
 fresh subprocess (no graph caches shared), and writes
@@ -50,8 +52,10 @@ model = getattr(kerpix.models, factory)(
     tuple(shape), num_levels=levels, **kwargs
 )
 start = time.perf_counter()
-export_onnx(model, tempfile.mkdtemp())
+timings = {}
+export_onnx(model, tempfile.mkdtemp(), timings=timings)
 print(json.dumps({"seconds": time.perf_counter() - start,
+                  "per_graph_seconds": timings,
                   "num_layers": len(model.backbone.lstms),
                   "units": model.backbone.units}))
 """
@@ -96,7 +100,11 @@ def main(argv=None):
             seconds=round(result["seconds"], 1),
         )
         results[name] = result
-        print(f"{name}: export_onnx {result['seconds']} s", flush=True)
+        print(
+            f"{name}: export_onnx {result['seconds']} s "
+            f"{result['per_graph_seconds']}",
+            flush=True,
+        )
     write_result(
         args.output,
         {

@@ -6,7 +6,9 @@ in its own process (REST and gRPC), and sends `log_prob` requests of 1, 32
 and 1000 images from `--clients` concurrent clients per protocol. Reports
 requests/s, images/s, p50/p99 latency, failed requests, whether identical
 requests got identical answers, and the server's peak memory (VmHWM);
-writes `benchmarks/results/serving_load.json`.
+then bursts of `--bursts` simultaneous REST connections (one 1-image
+request each): how many were answered 200, 503 (saturated) or not at
+all. Writes `benchmarks/results/serving_load.json`.
 
     python benchmarks/serving_load.py            # 1000 requests per case
 """
@@ -103,6 +105,51 @@ def grpc_client(target, images):
     return call
 
 
+def burst(url, images, count):
+    """`count` connections opened at once, each then sending one REST
+    `log_prob` request: how many were answered 200, 503 or not at all,
+    and the seconds until the last answer."""
+    import http.client
+    import urllib.parse
+
+    parsed = urllib.parse.urlparse(url)
+    body = json.dumps({"inputs": {"images": images.tolist()}}).encode()
+    barrier = threading.Barrier(count)
+    statuses = []
+    lock = threading.Lock()
+
+    def one():
+        connection = http.client.HTTPConnection(
+            parsed.hostname, parsed.port, timeout=600
+        )
+        try:
+            connection.connect()
+            barrier.wait()
+            connection.request("POST", parsed.path + ":predict", body)
+            status = connection.getresponse().status
+        except Exception as error:  # counted: a dropped connection
+            status = type(error).__name__
+        finally:
+            connection.close()
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "protocol": "rest",
+        "burst": count,
+        "answered_200": statuses.count(200),
+        "answered_503": statuses.count(503),
+        "not_answered": sum(s not in (200, 503) for s in statuses),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
 def run_load(call, requests, clients):
     """Send `requests` calls from `clients` threads; latencies, answers,
     failures and the wall time."""
@@ -140,6 +187,13 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 1000])
+    parser.add_argument(
+        "--bursts",
+        type=int,
+        nargs="+",
+        default=[50, 100, 200],
+        help="simultaneous connections of the burst cases",
+    )
     parser.add_argument(
         "--output",
         default=os.path.join(
@@ -183,6 +237,12 @@ def main(argv=None):
                 }
                 results.append(result)
                 print(json.dumps(result), flush=True)
+        one = rng.integers(0, 2, (1,) + SHAPE).astype("int32")
+        for count in args.bursts:
+            result = burst(rest, one, count)
+            result["server_peak_mb"] = round(peak_memory_mb(process.pid), 1)
+            results.append(result)
+            print(json.dumps(result), flush=True)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

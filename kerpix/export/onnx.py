@@ -4,6 +4,7 @@
 import contextlib
 import json
 import os
+import time
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from kerpix.ops.loops import rolled_loops
 OPSET = 17
 
 
-def export_onnx(model, path):
+def export_onnx(model, path, timings=None):
     """Write `log_prob.onnx`, `sample_step.onnx`, `sample.onnx` and
     `signature.json` (and `encode.onnx` for auto-encoders).
 
@@ -35,6 +36,10 @@ def export_onnx(model, path):
     `noise` float32 `[batch, num_positions, noise_dims]` -> `images`, one
     `session.run` per batch, equal to `model.sample(noise=...)`.
 
+    `timings`, a dict, receives the seconds of each conversion (tf2onnx
+    per graph, and the assembly of `sample.onnx`), as
+    `benchmarks/onnx_export_time.py` reports them.
+
     Returns:
         The folder written.
     """
@@ -42,8 +47,9 @@ def export_onnx(model, path):
 
     sig.check_exportable(model)
     os.makedirs(path, exist_ok=True)
+    timings = {} if timings is None else timings
     with rolled_loops(), _tf2onnx_without_graph_copies():
-        _convert(model, path, tf2onnx)
+        _convert(model, path, tf2onnx, timings)
     with open(os.path.join(path, "signature.json"), "w") as f:
         json.dump(sig.signature(model), f, indent=2)
         f.write("\n")
@@ -68,8 +74,15 @@ def _tf2onnx_without_graph_copies():
             os.environ["TF2ONNX_CATCH_ERRORS"] = previous
 
 
-def _convert(model, path, tf2onnx):
+def _convert(model, path, tf2onnx, timings):
     endpoints = sig.signature(model)["endpoints"]
+
+    def timed(key, make):
+        start = time.perf_counter()
+        result = make()
+        timings[key] = round(time.perf_counter() - start, 2)
+        return result
+
     for name, fn, specs in (
         (
             "log_prob",
@@ -82,28 +95,29 @@ def _convert(model, path, tf2onnx):
             tf_functions.sample_step_specs(model),
         ),
     ) + _encode_function(model):
-        proto = _from_function(tf2onnx, fn, specs)
+        proto = timed(
+            f"{name}.onnx", lambda: _from_function(tf2onnx, fn, specs)
+        )
         _order_like_contract(proto, endpoints[name], f"{name}.onnx")
         _write(proto, path, f"{name}.onnx")
         if name == "sample_step":
             step = proto
     if not sig.samples_by_rows(model):
-        _write(sample_loop(model, step), path, "sample.onnx")
-    else:
-        pieces = [
-            _from_function(tf2onnx, *make(model))
-            for make in (
-                tf_functions.pixel_step_function,
-                tf_functions.start_row_function,
-            )
-        ]
-        if model.starts_images:
-            pieces.append(
-                _from_function(
-                    tf2onnx, *tf_functions.start_image_function(model)
-                )
-            )
-        _write(sample_rows(model, *pieces), path, "sample.onnx")
+        loop = timed("sample.onnx loop", lambda: sample_loop(model, step))
+        _write(loop, path, "sample.onnx")
+        return
+    makers = [tf_functions.pixel_step_function, tf_functions.start_row_function]
+    if model.starts_images:
+        makers.append(tf_functions.start_image_function)
+    pieces = [
+        timed(
+            f"sample.onnx {make.__name__.removesuffix('_function')}",
+            lambda: _from_function(tf2onnx, *make(model)),
+        )
+        for make in makers
+    ]
+    rows = timed("sample.onnx loops", lambda: sample_rows(model, *pieces))
+    _write(rows, path, "sample.onnx")
 
 
 def _from_function(tf2onnx, fn, specs):
