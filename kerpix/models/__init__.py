@@ -1,5 +1,5 @@
-"""`DensityModel`, its families, their backbones and one factory per
-model family."""
+"""`DensityModel`, its families (one class each: `PixelCNN`,
+`GatedPixelCNN`, ..., `RIDE`, `MCGSM`) and their backbones."""
 
 from kerpix.models.auto_encoder_density_model import AutoEncoderDensityModel
 from kerpix.models.backbone import Backbone

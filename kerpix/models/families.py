@@ -1,4 +1,9 @@
-"""Registry of model families: config name -> factory."""
+"""Registry of model families: config name -> class.
+
+Each family is a `DensityModel` subclass built from its own arguments
+(`PixelCNN(image_shape, num_levels, filters=...)`); it saves, loads and
+`isinstance`-checks as itself, and its `from_preset` loads only presets
+of its family (`preset_family`)."""
 
 import inspect
 
@@ -10,7 +15,6 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
-from kerpix.models.presets import load_preset
 from kerpix.models.ride.mcgsm import MCGSM
 from kerpix.models.ride.ride import RIDE
 
@@ -26,34 +30,14 @@ FAMILIES = {
 }
 
 
-def _family_from_preset(family):
-    def from_preset(preset, load_weights=True):
-        return load_preset(preset, family=family, load_weights=load_weights)
-
-    from_preset.__doc__ = (
-        f"A trained {family!r} model from a preset name or folder (see "
-        "`DensityModel.from_preset`); a preset of another family is a "
-        "`ValueError`."
-    )
-    return from_preset
-
-
-# The families still built by factory functions get the classes'
-# `from_preset` as an attribute: `kerpix.models.PixelCNN.from_preset(...)`.
-for _family, _factory in FAMILIES.items():
-    if not hasattr(_factory, "from_preset"):
-        _factory.from_preset = _family_from_preset(_family)
-
-
 def build_model(family, image_shape, num_levels, **kwargs):
-    """Build a model of `family` with the factory's kwargs (an
-    `ImageDensityModel`, or `RIDE` for `"ride"` and `"mcgsm"`).
+    """Build a model of `family` from its class's arguments.
 
     Args:
         family: a key of `FAMILIES`, e.g. `"pixel_cnn"`.
         image_shape: `(H, W, C)`.
         num_levels: int. Values per sub-pixel.
-        **kwargs: the factory's other arguments; unknown ones are errors.
+        **kwargs: the class's other arguments; unknown ones are errors.
     """
     if family not in FAMILIES:
         raise ValueError(
@@ -64,6 +48,11 @@ def build_model(family, image_shape, num_levels, **kwargs):
     known = set(inspect.signature(factory).parameters) - {
         "image_shape",
         "num_levels",
+        # What `from_config` passes (the built parts), not arguments.
+        "backbone",
+        "encoder",
+        "small_model",
+        "kwargs",
     }
     for key in kwargs:
         if key not in known:

@@ -110,6 +110,7 @@ def load_preset(name_or_path, family=None, load_weights=True):
     config_file = os.path.join(path, CONFIG_FILE)
     config = _read_json(config_file)
     try:
+        config = _as_family_class(config, metadata.get("family"))
         model = keras.saving.deserialize_keras_object(config)
     except Exception as error:  # Keras raises TypeError/KeyError/...
         raise ValueError(
@@ -119,6 +120,24 @@ def load_preset(name_or_path, family=None, load_weights=True):
     if load_weights:
         load_preset_weights(model, path)
     return model
+
+
+def _as_family_class(config, family):
+    """`config` naming the family's class: presets written while families
+    were factory functions name the generic class (`ImageDensityModel`,
+    `RIDE`), whose config the family class takes unchanged, so they load
+    as `PixelCNN`, `MCGSM`, ... (the same layers, the same weights)."""
+    from kerpix.models.families import FAMILIES
+
+    family_class = FAMILIES.get(family)
+    if not isinstance(config, dict) or not isinstance(family_class, type):
+        return config
+    return dict(
+        config,
+        module=family_class.__module__,
+        class_name=family_class.__name__,
+        registered_name=keras.saving.get_registered_name(family_class),
+    )
 
 
 def load_preset_weights(model, path):

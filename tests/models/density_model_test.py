@@ -209,7 +209,7 @@ def test_bad_api_arguments():
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `loss`/`metrics`\. "
-        r"ImageDensityModel always trains on its negative log-likelihood "
+        r"PixelCNN always trains on its negative log-likelihood "
         r"\(nats/image\) and reports bits/dim; call compile\(\) without "
         r"them\. Received: loss='mse', metrics=None",
     ):

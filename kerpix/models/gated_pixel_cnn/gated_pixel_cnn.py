@@ -1,3 +1,5 @@
+import keras
+
 from kerpix.heads.get_head import get_head
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
     GatedPixelCNNBackbone,
@@ -5,24 +7,11 @@ from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
 from kerpix.models.image_density_model import ImageDensityModel
 
 
-def GatedPixelCNN(
-    image_shape,
-    num_levels=256,
-    filters=64,
-    num_layers=7,
-    kernel_size=5,
-    first_kernel_size=7,
-    output_filters=None,
-    num_classes=None,
-    conditional_shape=None,
-    spatial_conditioning=False,
-    conditioning_filters=32,
-    head="auto",
-    name="gated_pixel_cnn",
-):
+@keras.saving.register_keras_serializable(package="kerpix")
+class GatedPixelCNN(ImageDensityModel):
     """Gated PixelCNN density model (van den Oord et al. 2016).
 
-    Builds `ImageDensityModel(GatedPixelCNNBackbone(...), head)`; see the
+    An `ImageDensityModel` over a `GatedPixelCNNBackbone`; see the
     backbone for the architecture.
 
     Args:
@@ -49,9 +38,6 @@ def GatedPixelCNN(
             `"logistic_mixture"` or a head instance.
         name: str. Model name.
 
-    Returns:
-        A `kerpix.models.ImageDensityModel`.
-
     Example:
 
     >>> model = kerpix.models.GatedPixelCNN((8, 8, 1), num_levels=2,
@@ -59,33 +45,57 @@ def GatedPixelCNN(
     >>> model.sample(2, seed=0, verbose=0).shape
     (2, 8, 8, 1)
     """
-    if num_classes is not None and conditional_shape is not None:
-        raise ValueError(
-            "Invalid values for arguments `num_classes`, "
-            "`conditional_shape`. Pass one of them. Received: "
-            f"num_classes={num_classes}, "
-            f"conditional_shape={conditional_shape}"
-        )
-    conditional_dims = num_classes
-    if conditional_shape is not None:
-        if len(tuple(conditional_shape)) != 1:
-            raise ValueError(
-                "Invalid value for argument `conditional_shape`. Expected a "
-                f"vector shape (D,). Received: "
-                f"conditional_shape={conditional_shape}"
+
+    preset_family = "gated_pixel_cnn"
+
+    def __init__(
+        self,
+        image_shape=None,
+        num_levels=256,
+        filters=64,
+        num_layers=7,
+        kernel_size=5,
+        first_kernel_size=7,
+        output_filters=None,
+        num_classes=None,
+        conditional_shape=None,
+        spatial_conditioning=False,
+        conditioning_filters=32,
+        head="auto",
+        name="gated_pixel_cnn",
+        backbone=None,
+        **kwargs,
+    ):
+        if backbone is None:  # else: from_config, the parts are built
+            if num_classes is not None and conditional_shape is not None:
+                raise ValueError(
+                    "Invalid values for arguments `num_classes`, "
+                    "`conditional_shape`. Pass one of them. Received: "
+                    f"num_classes={num_classes}, "
+                    f"conditional_shape={conditional_shape}"
+                )
+            conditional_dims = num_classes
+            if conditional_shape is not None:
+                if len(tuple(conditional_shape)) != 1:
+                    raise ValueError(
+                        "Invalid value for argument `conditional_shape`. "
+                        "Expected a vector shape (D,). Received: "
+                        f"conditional_shape={conditional_shape}"
+                    )
+                conditional_dims = int(tuple(conditional_shape)[0])
+            backbone = GatedPixelCNNBackbone(
+                image_shape,
+                filters=filters,
+                num_layers=num_layers,
+                kernel_size=kernel_size,
+                first_kernel_size=first_kernel_size,
+                output_filters=output_filters,
+                conditional_dims=conditional_dims,
+                spatial_conditioning=spatial_conditioning,
+                conditioning_filters=conditioning_filters,
+                name=f"{name}_backbone",
             )
-        conditional_dims = int(tuple(conditional_shape)[0])
-    backbone = GatedPixelCNNBackbone(
-        image_shape,
-        filters=filters,
-        num_layers=num_layers,
-        kernel_size=kernel_size,
-        first_kernel_size=first_kernel_size,
-        output_filters=output_filters,
-        conditional_dims=conditional_dims,
-        spatial_conditioning=spatial_conditioning,
-        conditioning_filters=conditioning_filters,
-        name=f"{name}_backbone",
-    )
-    head = get_head(head, backbone.image_shape[-1], num_levels)
-    return ImageDensityModel(backbone, head, num_classes=num_classes, name=name)
+            head = get_head(head, backbone.image_shape[-1], num_levels)
+        super().__init__(
+            backbone, head, num_classes=num_classes, name=name, **kwargs
+        )

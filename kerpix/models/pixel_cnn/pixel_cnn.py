@@ -1,22 +1,15 @@
+import keras
+
 from kerpix.heads.get_head import get_head
 from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 
 
-def PixelCNN(
-    image_shape,
-    num_levels=256,
-    filters=64,
-    num_layers=7,
-    kernel_size=3,
-    first_kernel_size=7,
-    output_filters=None,
-    head="auto",
-    name="pixel_cnn",
-):
+@keras.saving.register_keras_serializable(package="kerpix")
+class PixelCNN(ImageDensityModel):
     """Masked-convolution PixelCNN density model (PixelRNN paper §3.5).
 
-    Builds `ImageDensityModel(PixelCNNBackbone(...), head)`. With
+    An `ImageDensityModel` over a `PixelCNNBackbone`. With
     `num_levels=2` the head defaults to Bernoulli (binarized MNIST), else a
     `num_levels`-way softmax per sub-pixel.
 
@@ -32,23 +25,38 @@ def PixelCNN(
         head: `"auto"`, `"categorical"`, `"bernoulli"` or a head instance.
         name: str. Model name.
 
-    Returns:
-        A `kerpix.models.ImageDensityModel`.
-
     Example:
 
     >>> model = kerpix.models.PixelCNN((8, 8, 3), filters=6, num_layers=1)
     >>> tuple(model(np.zeros((1, 8, 8, 3), "uint8")).shape)
     (1, 8, 8, 768)
     """
-    backbone = PixelCNNBackbone(
-        image_shape,
-        filters=filters,
-        num_layers=num_layers,
-        kernel_size=kernel_size,
-        first_kernel_size=first_kernel_size,
-        output_filters=output_filters,
-        name=f"{name}_backbone",
-    )
-    head = get_head(head, backbone.image_shape[-1], num_levels)
-    return ImageDensityModel(backbone, head, name=name)
+
+    preset_family = "pixel_cnn"
+
+    def __init__(
+        self,
+        image_shape=None,
+        num_levels=256,
+        filters=64,
+        num_layers=7,
+        kernel_size=3,
+        first_kernel_size=7,
+        output_filters=None,
+        head="auto",
+        name="pixel_cnn",
+        backbone=None,
+        **kwargs,
+    ):
+        if backbone is None:  # else: from_config, the parts are built
+            backbone = PixelCNNBackbone(
+                image_shape,
+                filters=filters,
+                num_layers=num_layers,
+                kernel_size=kernel_size,
+                first_kernel_size=first_kernel_size,
+                output_filters=output_filters,
+                name=f"{name}_backbone",
+            )
+            head = get_head(head, backbone.image_shape[-1], num_levels)
+        super().__init__(backbone, head, name=name, **kwargs)

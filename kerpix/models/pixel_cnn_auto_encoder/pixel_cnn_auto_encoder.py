@@ -1,3 +1,5 @@
+import keras
+
 from kerpix.heads.get_head import get_head
 from kerpix.models.auto_encoder_density_model import AutoEncoderDensityModel
 from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
@@ -6,22 +8,8 @@ from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
 from kerpix.models.pixel_cnn_auto_encoder.image_encoder import ImageEncoder
 
 
-def PixelCNNAutoEncoder(
-    image_shape,
-    num_levels=256,
-    code_size=10,
-    filters=64,
-    num_layers=7,
-    kernel_size=5,
-    first_kernel_size=7,
-    output_filters=None,
-    encoder_filters=32,
-    num_downsamplings=2,
-    spatial_conditioning=True,
-    conditioning_filters=32,
-    head="auto",
-    name="pixel_cnn_auto_encoder",
-):
+@keras.saving.register_keras_serializable(package="kerpix")
+class PixelCNNAutoEncoder(AutoEncoderDensityModel):
     """PixelCNN auto-encoder (van den Oord et al. 2016, §3.3).
 
     A convolutional `ImageEncoder` maps the image to a `code_size` code
@@ -48,9 +36,6 @@ def PixelCNNAutoEncoder(
             `"logistic_mixture"` or a head instance.
         name: str. Model name.
 
-    Returns:
-        A `kerpix.models.AutoEncoderDensityModel`.
-
     Example:
 
     >>> model = kerpix.models.PixelCNNAutoEncoder(
@@ -61,25 +46,49 @@ def PixelCNNAutoEncoder(
     References:
         - [van den Oord et al., 2016](https://arxiv.org/abs/1606.05328)
     """
-    encoder = ImageEncoder(
-        image_shape,
-        code_size=code_size,
-        filters=encoder_filters,
-        num_downsamplings=num_downsamplings,
-        name=f"{name}_encoder",
-    )
-    backbone = GatedPixelCNNBackbone(
-        image_shape,
-        filters=filters,
-        num_layers=num_layers,
-        kernel_size=kernel_size,
-        first_kernel_size=first_kernel_size,
-        output_filters=output_filters,
-        conditional_dims=code_size,
-        spatial_conditioning=spatial_conditioning,
-        conditioning_filters=conditioning_filters,
-        conditioning_upsamplings=num_downsamplings,
-        name=f"{name}_decoder",
-    )
-    head = get_head(head, backbone.image_shape[-1], num_levels)
-    return AutoEncoderDensityModel(encoder, backbone, head, name=name)
+
+    preset_family = "pixel_cnn_auto_encoder"
+
+    def __init__(
+        self,
+        image_shape=None,
+        num_levels=256,
+        code_size=10,
+        filters=64,
+        num_layers=7,
+        kernel_size=5,
+        first_kernel_size=7,
+        output_filters=None,
+        encoder_filters=32,
+        num_downsamplings=2,
+        spatial_conditioning=True,
+        conditioning_filters=32,
+        head="auto",
+        name="pixel_cnn_auto_encoder",
+        encoder=None,
+        backbone=None,
+        **kwargs,
+    ):
+        if backbone is None:  # else: from_config, the parts are built
+            encoder = ImageEncoder(
+                image_shape,
+                code_size=code_size,
+                filters=encoder_filters,
+                num_downsamplings=num_downsamplings,
+                name=f"{name}_encoder",
+            )
+            backbone = GatedPixelCNNBackbone(
+                image_shape,
+                filters=filters,
+                num_layers=num_layers,
+                kernel_size=kernel_size,
+                first_kernel_size=first_kernel_size,
+                output_filters=output_filters,
+                conditional_dims=code_size,
+                spatial_conditioning=spatial_conditioning,
+                conditioning_filters=conditioning_filters,
+                conditioning_upsamplings=num_downsamplings,
+                name=f"{name}_decoder",
+            )
+            head = get_head(head, backbone.image_shape[-1], num_levels)
+        super().__init__(encoder, backbone, head, name=name, **kwargs)
