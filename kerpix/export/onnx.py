@@ -17,6 +17,7 @@ from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
 from kerpix.export.onnx_loops import sample_loop
 from kerpix.export.onnx_loops import sample_rows
+from kerpix.export.onnx_loops import sample_step_rows
 from kerpix.ops.loops import rolled_loops
 
 OPSET = 17
@@ -83,40 +84,46 @@ def _convert(model, path, tf2onnx, timings):
         timings[key] = round(time.perf_counter() - start, 2)
         return result
 
-    for name, fn, specs in (
-        (
-            "log_prob",
-            tf_functions.log_prob_function(model),
-            tf_functions.log_prob_specs(model),
-        ),
-        (
-            "sample_step",
-            tf_functions.sample_step_function(model),
-            tf_functions.sample_step_specs(model),
-        ),
-    ) + _encode_function(model):
+    def convert(name, fn, specs):
         proto = timed(
             f"{name}.onnx", lambda: _from_function(tf2onnx, fn, specs)
         )
         _order_like_contract(proto, endpoints[name], f"{name}.onnx")
         _write(proto, path, f"{name}.onnx")
-        if name == "sample_step":
-            step = proto
+        return proto
+
+    convert(
+        "log_prob",
+        tf_functions.log_prob_function(model),
+        tf_functions.log_prob_specs(model),
+    )
+    for name, fn, specs in _encode_function(model):
+        convert(name, fn, specs)
     if not sig.samples_by_rows(model):
+        step = convert(
+            "sample_step",
+            tf_functions.sample_step_function(model),
+            tf_functions.sample_step_specs(model),
+        )
         loop = timed("sample.onnx loop", lambda: sample_loop(model, step))
         _write(loop, path, "sample.onnx")
         return
+    # Both sampling files from the same three converted pieces (see
+    # `kerpix.export.onnx_loops`).
     makers = [tf_functions.pixel_step_function, tf_functions.start_row_function]
     if model.starts_images:
         makers.append(tf_functions.start_image_function)
     pieces = [
         timed(
-            f"sample.onnx {make.__name__.removesuffix('_function')}",
+            make.__name__.removesuffix("_function"),
             lambda: _from_function(tf2onnx, *make(model)),
         )
         for make in makers
     ]
-    rows = timed("sample.onnx loops", lambda: sample_rows(model, *pieces))
+    step = timed("sample_step.onnx", lambda: sample_step_rows(model, *pieces))
+    _order_like_contract(step, endpoints["sample_step"], "sample_step.onnx")
+    _write(step, path, "sample_step.onnx")
+    rows = timed("sample.onnx", lambda: sample_rows(model, *pieces))
     _write(rows, path, "sample.onnx")
 
 

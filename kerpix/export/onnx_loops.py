@@ -13,6 +13,12 @@ the loop over pixels is the pixel step alone:
   body runs `start_row` and a `Loop` over the row's pixels whose body is
   `pixel_step`; pixel values leave as scan outputs (no canvas is written
   per step), and no graph conditional runs per pixel.
+- `sample_step_rows`, `sample_step.onnx` of the same models from the
+  same pieces: `If` nodes choose `start_image` (position 0) and
+  `start_row` (a row's first pixel), then `pixel_step` and a scatter into
+  the canvas. Converting `sample_step` whole, its conditionals around the
+  starts took tf2onnx 159 of the Diagonal BiLSTM's 220 export seconds
+  (`benchmarks/onnx_export_time.py`); the pieces are converted anyway.
 - `sample_loop`, for the others (the multi-scale model's staged steps
   over its small image and then the full one): one `Loop` over the
   positions whose body is `sample_step.onnx`'s graph.
@@ -168,6 +174,160 @@ def sample_rows(model, pixel_step, start_row, start_image=None):
         height=height,
         width=width,
     )
+
+
+def sample_step_rows(model, pixel_step, start_row, start_image=None):
+    """`sample_step.onnx` from the same converted pieces as `sample_rows`:
+    `(canvas, position, noise, [conditional_input], state_k...)` ->
+    `(next_canvas, next_state_k...)`, what `model.sample_step` computes
+    (`step_with_starts`, then the pixel written into the canvas)."""
+    from onnx import TensorProto
+    from onnx import helper
+
+    height, width, channels = model.image_shape
+    num_states = len(sig.state_shapes(model))
+    states = [sig.state_name(k) for k in range(num_states)]
+    next_states = [sig.next_state_name(k) for k in range(num_states)]
+    nodes = [
+        helper.make_node("Div", [sig.POSITION, "width"], ["row"]),
+        helper.make_node("Mod", [sig.POSITION, "width"], ["column"]),
+    ]
+    current = states
+    for name, graph, condition, wanted in (
+        ("start_image", start_image, sig.POSITION, model.starts_images),
+        ("start_row", start_row, "column", model.starts_rows),
+    ):
+        if graph is None or not wanted:
+            continue
+        started = [f"{name}_{k}" for k in range(num_states)]
+        then_outputs = [f"{name}_then_{k}" for k in range(num_states)]
+        else_outputs = [f"{name}_else_{k}" for k in range(num_states)]
+        inputs = dict(zip(states, current))
+        if name == "start_row":
+            inputs[ROW] = "row"
+        branch = _renamed_values(graph.graph.output, next_states, "", None)
+        then_branch = helper.make_graph(
+            _inline(
+                graph.graph,
+                f"{name}/",
+                inputs,
+                dict(zip(next_states, then_outputs)),
+            ),
+            f"{name}_then",
+            [],
+            _retyped(branch, then_outputs),
+        )
+        else_branch = helper.make_graph(
+            [
+                helper.make_node("Identity", [c], [e])
+                for c, e in zip(current, else_outputs)
+            ],
+            f"{name}_else",
+            [],
+            _retyped(branch, else_outputs),
+        )
+        nodes += [
+            helper.make_node(
+                "Equal", [condition, "zero_scalar"], [f"{name}_now"]
+            ),
+            helper.make_node(
+                "If",
+                [f"{name}_now"],
+                started,
+                then_branch=then_branch,
+                else_branch=else_branch,
+            ),
+        ]
+        current = started
+    nodes += _inline(
+        pixel_step.graph,
+        "pixel_step/",
+        {
+            sig.POSITION: sig.POSITION,
+            sig.NOISE: sig.NOISE,
+            **dict(zip(states, current)),
+        },
+        {VALUES: "values", **{s: s for s in next_states}},
+    )
+    # next_canvas = canvas with (n, row, column) set to values[n].
+    nodes += [
+        helper.make_node("Shape", [sig.NOISE], ["noise_shape"]),
+        helper.make_node(
+            "Slice", ["noise_shape", "zero", "one"], ["batch_size"]
+        ),
+        helper.make_node("Squeeze", ["batch_size", "zero"], ["batch_scalar"]),
+        helper.make_node(
+            "Range",
+            ["zero_scalar", "batch_scalar", "one_scalar"],
+            ["image_numbers"],
+        ),
+        helper.make_node(
+            "Unsqueeze", ["image_numbers", "one"], ["image_index"]
+        ),
+        helper.make_node(
+            "Concat", ["batch_size", "one"], ["index_shape"], axis=0
+        ),
+        helper.make_node("Expand", ["row", "index_shape"], ["row_index"]),
+        helper.make_node("Expand", ["column", "index_shape"], ["col_index"]),
+        helper.make_node(
+            "Concat",
+            ["image_index", "row_index", "col_index"],
+            ["indices"],
+            axis=1,
+        ),
+        helper.make_node(
+            "ScatterND", [sig.CANVAS, "indices", "values"], [sig.NEXT_CANVAS]
+        ),
+    ]
+    canvas_type = helper.make_tensor_value_info(
+        sig.CANVAS, TensorProto.INT32, ["batch", height, width, channels]
+    )
+    graph = helper.make_graph(
+        nodes,
+        "sample_step",
+        [
+            canvas_type,
+            helper.make_tensor_value_info(sig.POSITION, TensorProto.INT64, []),
+            helper.make_tensor_value_info(
+                sig.NOISE, TensorProto.FLOAT, ["batch", model.noise_dims]
+            ),
+        ]
+        + _conditional_inputs(pixel_step)
+        + _renamed_values(pixel_step.graph.input, states, "", states),
+        [
+            helper.make_tensor_value_info(
+                sig.NEXT_CANVAS,
+                TensorProto.INT32,
+                ["batch", height, width, channels],
+            )
+        ]
+        + _renamed_values(
+            pixel_step.graph.output, next_states, "", next_states
+        ),
+        initializer=[
+            helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+            helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("zero_scalar", TensorProto.INT64, [], [0]),
+            helper.make_tensor("one_scalar", TensorProto.INT64, [], [1]),
+            helper.make_tensor("width", TensorProto.INT64, [], [width]),
+        ],
+    )
+    step = helper.make_model(
+        graph, opset_imports=pixel_step.opset_import, producer_name="kerpix"
+    )
+    step.ir_version = helper.find_min_ir_version_for(list(step.opset_import))
+    return step
+
+
+def _retyped(values, names):
+    """Copies of graph values renamed `names` (branch outputs)."""
+    copies = []
+    for value, name in zip(values, names):
+        copy = type(value)()
+        copy.CopyFrom(value)
+        copy.name = name
+        copies.append(copy)
+    return copies
 
 
 def sample_loop(model, step):

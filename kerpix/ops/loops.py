@@ -86,8 +86,9 @@ def cond_update(pred, fn, state, narrow=False):
     therefore narrow; narrowing made the Gated PixelCNN's exported step 7×
     slower in ONNX Runtime (measured when `sample.onnx` looped it: 2.24 s
     against 0.30 s for 8 images of 28×28), which passes the whole state.
-    (`sample.onnx` now runs the starts outside its pixel loop, see
-    `kerpix.export.onnx_loops`; `sample_step.onnx` keeps them.)
+    (`sample.onnx` and `sample_step.onnx` now run the starts as graphs of
+    their own, see `kerpix.export.onnx_loops`; only the multi-scale
+    model's staged step still reaches tf2onnx through these conditionals.)
     """
     state = tuple(state)
     if not narrow:
