@@ -26,6 +26,7 @@ def test_dead_leaves_splits_are_fixed_and_distinct():
     assert (a != v).any()
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_binarized_mnist_is_the_fixed_split(shared_data_dir):
     ds = data.load("binarized_mnist", "test", data_dir=shared_data_dir)
     images = data.to_numpy(ds)
@@ -46,6 +47,7 @@ def test_binarized_mnist_is_the_fixed_split(shared_data_dir):
     )
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_mnist_with_labels_keeps_file_order(shared_data_dir):
     ds = data.load(
         "mnist", "train[:10]", data_dir=shared_data_dir, with_labels=True

@@ -123,6 +123,7 @@ def test_each_colour_conditional_sums_to_one_over_256_levels(colors):
         np.testing.assert_allclose(np.exp(lp[..., c]).sum(1), 1.0, atol=2e-5)
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_joint_sums_to_one_over_all_256_cubed_colours():
     # One pixel, every (R, G, B): 256 batches of the 65536 (G, B) pairs.
     head = make_head(colors=3, mixtures=3)
@@ -281,6 +282,7 @@ def test_gated_model_is_causal_and_normalized(colors):
     testing.assert_normalized(small.log_prob, tiny, 3)
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_model_fits_samples_cached_equals_naive_and_saves(tmp_path):
     model = models.GatedPixelCNN(
         (5, 5, 3),

@@ -113,6 +113,7 @@ def test_cached_equals_naive_with_labels(colors, spatial):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 @SPATIAL
 def test_fit_with_labels_numpy_and_dataset_and_save(tmp_path, spatial):
     x, y = images(12), np.arange(12) % 3

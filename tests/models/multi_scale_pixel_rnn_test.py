@@ -193,6 +193,7 @@ def test_completion_keeps_known_pixels_at_both_scales():
     np.testing.assert_array_equal(done, naive)
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_fit_evaluate_and_keras_file_round_trip(tmp_path):
     images = np.tile(np.arange(8) % 2, (32, 8, 1))[..., None]
     model = models.MultiScalePixelRNN(

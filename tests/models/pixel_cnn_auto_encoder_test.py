@@ -104,6 +104,7 @@ def test_fit_evaluate_and_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(restored.encode(x), model.encode(x))
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_reconstructions_keep_the_encoded_content():
     # Content: which row holds the bar. Samples given the codes of test
     # images must put the bar in the same row (detail, the noise pixels,

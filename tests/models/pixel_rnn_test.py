@@ -80,6 +80,7 @@ def test_normalized_by_enumeration(shape, levels, lstm):
     testing.assert_normalized(model.log_prob, shape, levels)
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 @pytest.mark.parametrize("lstm", LSTMS)
 def test_fit_evaluate_sample_and_keras_file_round_trip(tmp_path, lstm):
     images = np.tile(np.arange(6) % 2, (32, 6, 1))[..., None]

@@ -43,6 +43,7 @@ def train_with_a_ruinous_stage(on_worse):
     return model, images, report
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_curriculum_trains_the_full_size_model():
     model, images = small_problem()
     before = -model.log_prob(images[64:], seed=1).mean()
@@ -107,6 +108,7 @@ def test_bad_input():
     assert PAPER_STAGES[0] == (8, 1, 1.0) and len(PAPER_STAGES) == 8
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_on_worse_undo_goes_on_with_the_next_stage():
     model, images, report = train_with_a_ruinous_stage("undo")
     assert [s["patch"] for s in report] == [4, 6, 8]

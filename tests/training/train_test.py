@@ -177,6 +177,7 @@ def test_mixed_precision_trains_and_restores_the_global_policy(tmp_path):
     assert np.all(np.isfinite(history["loss"]))
 
 
+@pytest.mark.large  # slow: the large suite (CI) runs it
 def test_ride_trains_evaluates_and_samples_through_the_run_api(tmp_path):
     import json as json_module
 
