@@ -131,12 +131,16 @@ def train_segment(recipe, workdir, minutes):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen([executable] + command[1:], cwd=ROOT)
     stopped = False
+    at_deadline = None  # epochs done when the deadline passed
     while process.poll() is None:
         time.sleep(5)
         if minutes is None or time.time() - started < minutes * 60:
             continue
-        if epochs_done(workdir) > start_epoch:
-            # An epoch ended after the deadline: its backup is written.
+        if at_deadline is None:
+            at_deadline = epochs_done(workdir)
+        if epochs_done(workdir) > at_deadline:
+            # The epoch in progress at the deadline ended: its backup is
+            # written (or being written).
             epoch = epochs_done(workdir)
             while process.poll() is None and not backup_written(workdir, epoch):
                 time.sleep(1)
