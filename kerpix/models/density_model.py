@@ -13,6 +13,7 @@ from kerpix.models.inputs import split_inputs
 from kerpix.models.inputs import validate_conditional
 from kerpix.models.inputs import validate_mask
 from kerpix.models.presets import load_preset
+from kerpix.models.presets import register_family
 from kerpix.models.presets import save_to_preset
 from kerpix.ops.loops import cond_update
 from kerpix.ops.pixels import update_pixel
@@ -69,6 +70,11 @@ class DensityModel(keras.Model):
     # The family (a key of `kerpix.models.FAMILIES`) whose presets this
     # class's `from_preset` loads; None: any family.
     preset_family = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "preset_family" in cls.__dict__ and cls.preset_family:
+            register_family(cls)  # from_preset builds presets as `cls`
 
     def __init__(
         self, image_shape, num_levels, metric_name="bits_per_dim", **kwargs

@@ -122,15 +122,25 @@ def load_preset(name_or_path, family=None, load_weights=True):
     return model
 
 
+# family name -> its class; every `DensityModel` subclass that names a
+# `preset_family` registers here when it is defined (see
+# `DensityModel.__init_subclass__`), so this module imports no family.
+FAMILY_CLASSES = {}
+
+
+def register_family(cls):
+    """Record `cls` as the class of presets of `cls.preset_family`."""
+    FAMILY_CLASSES[cls.preset_family] = cls
+    return cls
+
+
 def _as_family_class(config, family):
     """`config` naming the family's class: presets written while families
     were factory functions name the generic class (`ImageDensityModel`,
     `RIDE`), whose config the family class takes unchanged, so they load
     as `PixelCNN`, `MCGSM`, ... (the same layers, the same weights)."""
-    from kerpix.models.families import FAMILIES
-
-    family_class = FAMILIES.get(family)
-    if not isinstance(config, dict) or not isinstance(family_class, type):
+    family_class = FAMILY_CLASSES.get(family)
+    if not isinstance(config, dict) or family_class is None:
         return config
     return dict(
         config,
