@@ -205,7 +205,6 @@ def sample_step_rows(model, pixel_step, start_row, start_image=None):
         inputs = dict(zip(states, current))
         if name == "start_row":
             inputs[ROW] = "row"
-        branch = _renamed_values(graph.graph.output, next_states, "", None)
         then_branch = helper.make_graph(
             _inline(
                 graph.graph,
@@ -215,7 +214,7 @@ def sample_step_rows(model, pixel_step, start_row, start_image=None):
             ),
             f"{name}_then",
             [],
-            _retyped(branch, then_outputs),
+            _renamed_values(graph.graph.output, next_states, "", then_outputs),
         )
         else_branch = helper.make_graph(
             [
@@ -224,7 +223,7 @@ def sample_step_rows(model, pixel_step, start_row, start_image=None):
             ],
             f"{name}_else",
             [],
-            _retyped(branch, else_outputs),
+            _renamed_values(graph.graph.output, next_states, "", else_outputs),
         )
         nodes += [
             helper.make_node(
@@ -317,17 +316,6 @@ def sample_step_rows(model, pixel_step, start_row, start_image=None):
     )
     step.ir_version = helper.find_min_ir_version_for(list(step.opset_import))
     return step
-
-
-def _retyped(values, names):
-    """Copies of graph values renamed `names` (branch outputs)."""
-    copies = []
-    for value, name in zip(values, names):
-        copy = type(value)()
-        copy.CopyFrom(value)
-        copy.name = name
-        copies.append(copy)
-    return copies
 
 
 def sample_loop(model, step):

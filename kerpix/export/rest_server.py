@@ -385,8 +385,9 @@ class RestApp:
 
     def answer(self, environ):
         """`(status line, headers, body)` of one request; never raises."""
-        waited = time.monotonic() - environ.get("kerpix.arrived", 0.0)
-        if environ.get("kerpix.arrived") and waited > self.queue_timeout:
+        arrived = environ.get("kerpix.arrived")  # set by waitress's parser
+        waited = time.monotonic() - arrived if arrived else 0.0
+        if waited > self.queue_timeout:
             return _json_response(
                 503,
                 {

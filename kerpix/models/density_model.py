@@ -16,6 +16,7 @@ from kerpix.models.presets import load_preset
 from kerpix.models.presets import register_family
 from kerpix.models.presets import save_to_preset
 from kerpix.ops.loops import cond_update
+from kerpix.ops.pixels import raster_indices
 from kerpix.ops.pixels import update_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
@@ -159,11 +160,8 @@ class DensityModel(keras.Model):
         values, state = self.step_with_starts(
             state, position, noise, temperature, conditional_input, known
         )
-        position = ops.cast(position, "int32")
-        width = self.image_shape[1]
-        canvas = update_pixel(
-            canvas, position // width, position % width, self.to_images(values)
-        )
+        i, j = raster_indices(position, self.image_shape[1])
+        canvas = update_pixel(canvas, i, j, self.to_images(values))
         return canvas, state
 
     def step_with_starts(
@@ -180,8 +178,7 @@ class DensityModel(keras.Model):
         (`start_image` at position 0, `start_row` at each row's first
         pixel): for callers that drive single positions (exports)."""
         position = ops.cast(position, "int32")
-        width = self.image_shape[1]
-        i, j = position // width, position % width
+        i, j = raster_indices(position, self.image_shape[1])
         if self.starts_images:
             state = cond_update(
                 ops.equal(position, 0),
