@@ -489,9 +489,11 @@ def test_rest_burst_every_connection_answered(rest, count):
 
 
 def test_rest_saturated_server_answers_503_with_retry_after(base):
-    """One worker and a 50 ms queue limit: a burst of slow `sample` calls
-    is answered, partly 503 + Retry-After, none dropped."""
-    server = start_rest(base, num_threads=1, queue_timeout=0.05)
+    """One worker and a 250 ms queue limit: a burst of 50 slow `sample`
+    calls (each longer than the limit's share) is answered, partly 503 +
+    Retry-After, none dropped. The limit leaves the first request, which
+    waits only for the server to parse it, ample time on a loaded CPU."""
+    server = start_rest(base, num_threads=1, queue_timeout=0.25)
     try:
         body = {"signature_name": "sample", "inputs": {"num_samples": 64}}
         body["inputs"]["seed"] = 0
@@ -524,7 +526,8 @@ def test_grpc_burst_beyond_the_limit_is_resource_exhausted(base):
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-    request = predict_request(np.zeros((256,) + SHAPE, "int32"))
+    # Calls long enough (1024 images) that 50 started at once overlap.
+    request = predict_request(np.zeros((1024,) + SHAPE, "int32"))
     barrier = threading.Barrier(50)
 
     def one(_):
