@@ -270,7 +270,7 @@ def presets_table():
     by benchmarks/train_preset.py when it packages one)."""
     rows = [
         "| preset | family | parameters | data (test split) | test "
-        "nats/image | test bits/dim | paper | training | hardware | "
+        "nats/image | test bits/dim | paper / target | training | hardware | "
         "command | samples |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -284,8 +284,12 @@ def presets_table():
         )
         paper = r.get("paper_nats_per_image") or {}
         paper = ", ".join(f"{k}: {v}" for k, v in paper.items()) or "—"
+        if r.get("target_bits_per_dim"):
+            paper = f"target ≤ {r['target_bits_per_dim']} bits/dim (bound)"
         minutes = r["training_seconds"] / 60
-        training = f"{minutes:.0f} min, {r['epochs']} epochs"
+        # RIDE paper-schedule presets train in curriculum stages.
+        unit = "stages" if r.get("training_recipe") else "epochs"
+        training = f"{minutes:.0f} min, {r['epochs']} {unit}"
         if len(r.get("segments", [])) > 1:
             training += f" in {len(r['segments'])} segments"
         rows.append(

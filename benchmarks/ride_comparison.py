@@ -162,35 +162,49 @@ def load_split(dataset, split):
 def run_paper(model_name, dataset, budget_minutes, output_dir, command):
     """Train `model_name` with `train_ride` within the budget; evaluate on
     the test split; write and return the result dict."""
+    run = train_paper(model_name, dataset, budget_minutes)
+    return paper_result(run, budget_minutes, output_dir, command)
+
+
+def train_paper(model_name, dataset, budget_minutes, verbose=2):
+    """`model_name` (`LAYERS`) trained on `dataset` with the paper's
+    schedule within `budget_minutes`. Returns a dict: `model`, its
+    training `report`, the `recipe` in words, `splits` (the integer
+    train, validation and test images) and `train_minutes`."""
     import numpy as np
 
-    from kerpix.metrics import bits_per_dim
+    from kerpix.models import MCGSM
     from kerpix.models import RIDE
     from kerpix.training import train_mcgsm
     from kerpix.training import train_ride
     from kerpix.training.ride_training import PAPER_STAGES
-    from kerpix.training.train import versions
 
     train, levels = load_split(dataset, "train")
     validation, _ = load_split(dataset, "validation")
     test, _ = load_split(dataset, "test")
     image_shape = test.shape[1:]
     stages = [s for s in PAPER_STAGES if s[0] <= min(image_shape[:2])]
-    model = RIDE(
-        image_shape,
-        num_levels=levels,
-        num_layers=LAYERS[model_name],
-        num_hiddens=64,
-        num_components=32,
-        num_scales=4,
-        num_features=32,
-    )
+    head = {"num_components": 32, "num_scales": 4, "num_features": 32}
+    if LAYERS[model_name] == 0:
+        model = MCGSM(image_shape, num_levels=levels, **head)
+    else:
+        model = RIDE(
+            image_shape,
+            num_levels=levels,
+            num_layers=LAYERS[model_name],
+            num_hiddens=64,
+            **head,
+        )
     start = time.monotonic()
     if LAYERS[model_name] == 0 or model_name in DIAGNOSTIC:
         # The reference code's MCGSM recipe (experiments/mcgsm/train.py):
         # L-BFGS on 10^6 pixels with validation early stopping.
         history = train_mcgsm(
-            model, train, validation, max_minutes=budget_minutes, verbose=0
+            model,
+            train,
+            validation,
+            max_minutes=budget_minutes,
+            verbose=min(verbose, 1),
         )
         report = [
             {
@@ -214,13 +228,40 @@ def run_paper(model_name, dataset, budget_minutes, output_dir, command):
             finetune_iterations=500,
             finetune_images=2000,
             on_worse="undo",
-            verbose=2,
+            verbose=verbose,
         )
         recipe = (
             "train_ride: SGD curriculum + L-BFGS after each stage "
             "(reference experiments/train.py)"
         )
-    train_minutes = (time.monotonic() - start) / 60
+    return {
+        "model_name": model_name,
+        "dataset": dataset,
+        "model": model,
+        "report": report,
+        "recipe": recipe,
+        "splits": {"train": train, "validation": validation, "test": test},
+        "train_minutes": (time.monotonic() - start) / 60,
+    }
+
+
+def paper_result(run, budget_minutes, output_dir, command):
+    """Evaluate the model of a `train_paper` run on the test split; write
+    the result dict under `output_dir` (unless `None`) and return it."""
+    import numpy as np
+
+    from kerpix.metrics import bits_per_dim
+    from kerpix.training.train import versions
+
+    model_name, dataset, model, report, recipe = (
+        run[key] for key in ("model_name", "dataset", "model", "report", "recipe")
+    )
+    train, validation, test = (
+        run["splits"][key] for key in ("train", "validation", "test")
+    )
+    image_shape = test.shape[1:]
+    levels = model.num_levels
+    train_minutes = run["train_minutes"]
     test_nats = float(-np.mean(model.log_prob(test)))
     ensemble_nats = float(-np.mean(model.ensemble_log_prob(test)))
     validation_nats = min(
@@ -279,6 +320,8 @@ def run_paper(model_name, dataset, budget_minutes, output_dir, command):
         "command": command,
         "model_config": model.get_config(),
     }
+    if output_dir is None:
+        return result
     path = os.path.join(output_dir, f"{model_name}-{dataset}-paper.json")
     likelihood.write_result(path, result)
     print(

@@ -3,7 +3,10 @@
 Each family is a `DensityModel` subclass built from its own arguments
 (`PixelCNN(image_shape, num_levels, filters=...)`); it saves, loads and
 `isinstance`-checks as itself, and its `from_preset` loads only presets
-of its family (`preset_family`)."""
+of its family (`preset_family`). A class registers itself when it is
+defined with a `preset_family` (`DensityModel.__init_subclass__`), so
+`FAMILIES` is the one map of family -> class that configs, presets and
+`build_model` read; importing this module defines the built-in ones."""
 
 import inspect
 
@@ -16,18 +19,21 @@ from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
 from kerpix.models.ride.mcgsm import MCGSM
+from kerpix.models.presets import FAMILY_CLASSES
 from kerpix.models.ride.ride import RIDE
 
-FAMILIES = {
-    "gated_pixel_cnn": GatedPixelCNN,
-    "pixel_cnn": PixelCNN,
-    "pixel_cnn_auto_encoder": PixelCNNAutoEncoder,
-    "diagonal_bilstm_pixel_rnn": DiagonalBiLSTMPixelRNN,
-    "multi_scale_pixel_rnn": MultiScalePixelRNN,
-    "row_lstm_pixel_rnn": RowLSTMPixelRNN,
-    "ride": RIDE,
-    "mcgsm": MCGSM,
-}
+# The built-in families, each registered by its class's definition above.
+BUILT_IN = (
+    GatedPixelCNN,
+    PixelCNN,
+    PixelCNNAutoEncoder,
+    DiagonalBiLSTMPixelRNN,
+    MultiScalePixelRNN,
+    RowLSTMPixelRNN,
+    RIDE,
+    MCGSM,
+)
+FAMILIES = FAMILY_CLASSES
 
 
 def build_model(family, image_shape, num_levels, **kwargs):

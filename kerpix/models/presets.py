@@ -204,7 +204,10 @@ def save_to_preset(model, path, **metadata):
 def score_images(model, images, conditional_input=None):
     """Mean negative log-likelihood in nats/image of `images` (what a
     preset's metadata records for its test split and slice)."""
-    log_prob = model.log_prob(images, conditional_input=conditional_input)
+    if conditional_input is None:  # RIDE's log_prob takes none
+        log_prob = model.log_prob(images)
+    else:
+        log_prob = model.log_prob(images, conditional_input=conditional_input)
     return float(-np.mean(np.asarray(log_prob, "float64")))
 
 

@@ -8,52 +8,56 @@ import pytest
 pytest.importorskip("jax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-CORE_TESTS = [
-    "tests/ops",
-    "tests/layers",
-    "tests/heads",
-    "tests/models",
-    "tests/sampling",
-]
-
-
-@pytest.mark.large
-# The whole core suite in one subprocess: ~17 min on the faster 2-core
-# machine, ~2.5x that on the slower one.
-@pytest.mark.timeout(3600)
-@pytest.mark.skipif(
-    keras.backend.backend() == "jax", reason="already on the JAX backend"
+# Every layer, head and op test: causality gradients, NumPy references,
+# normalisation by enumeration, serialization.
+CORE_TESTS = ["tests/ops", "tests/layers", "tests/heads"]
+# Of the model and sampler tests, those that guard what the product
+# promises, once per family: causality of the full model, normalisation,
+# cached == naive sampling on the same noise, and each family's class
+# through its config and `.keras` file (family_classes_test: every family,
+# the PixelRNNs included, at tiny size). The PixelRNN models' other tests
+# run on TensorFlow only: on JAX's CPU backend every fresh gradient or
+# step function of a model that unrolls a cell per row compiles that
+# graph again (the whole core suite took over 20 minutes and 6 GB).
+MODEL_TESTS = ["tests/models", "tests/sampling"]
+MODEL_KEYWORDS = (
+    "family_is_its_own_class or ((causal or normalized or "
+    "cached_equals_naive or log_prob_is_sum or state_and_single_step) "
+    "and not pixel_rnn)"
 )
-def test_core_suite_passes_on_jax():
-    # The same layer, head and model tests (causality gradients included)
-    # on the JAX backend, in a fresh process: about 17 of the default
-    # suite's 25 minutes on the 2-core machine, so it runs in the large
-    # suite (`make test-large`, CI). The default suite keeps
-    # no_tensorflow_test.py: the core imports and trains on JAX.
+
+
+def run_pytest(paths, keywords=None):
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += paths + (["-k", keywords] if keywords else [])
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *CORE_TESTS,
-            # The PixelRNN models unroll a cell per row or diagonal; on
-            # JAX's CPU backend every fresh gradient or step function
-            # compiles that graph again, which took this run past 20
-            # minutes and 6 GB. Their layers (causality, NumPy
-            # references) still run here; the models run on TensorFlow.
-            "-k",
-            "not pixel_rnn and not 256_cubed and not reconstructions",
-        ],
+        command,
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=3300,
+        timeout=1500,
     )
     tail = result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     assert " passed" in result.stdout and "failed" not in result.stdout, tail
+    return result.stdout
+
+
+@pytest.mark.large
+# Two subprocesses, ~? min on the faster 2-core machine.
+@pytest.mark.timeout(3000)
+@pytest.mark.skipif(
+    keras.backend.backend() == "jax", reason="already on the JAX backend"
+)
+def test_core_suite_passes_on_jax():
+    # The layer, head and op tests whole, and the model and sampler tests
+    # that guard causality, normalisation, cached == naive sampling and
+    # serialization once per family, on the JAX backend in fresh
+    # processes. The default suite keeps no_tensorflow_test.py: the core
+    # imports and trains on JAX.
+    run_pytest(CORE_TESTS)
+    out = run_pytest(MODEL_TESTS, MODEL_KEYWORDS)
+    # Each family's class round trip ran on JAX.
+    assert "deselected" in out

@@ -75,6 +75,15 @@ def test_every_family_has_a_tiny_model():
     assert sorted(TINY) == sorted(FAMILIES)
 
 
+def test_families_register_themselves_in_the_one_map():
+    from kerpix.models import families
+    from kerpix.models import presets
+
+    assert families.FAMILIES is presets.FAMILY_CLASSES
+    for cls in families.BUILT_IN:
+        assert FAMILIES[cls.preset_family] is cls
+
+
 @pytest.mark.parametrize("family", sorted(TINY))
 def test_family_is_its_own_class_through_config_and_keras_file(
     family, tmp_path
