@@ -166,9 +166,18 @@ def run_paper(model_name, dataset, budget_minutes, output_dir, command):
     return paper_result(run, budget_minutes, output_dir, command)
 
 
-def train_paper(model_name, dataset, budget_minutes, verbose=2):
+def train_paper(
+    model_name,
+    dataset,
+    budget_minutes,
+    verbose=2,
+    max_steps=None,
+    finetune_iterations=500,
+):
     """`model_name` (`LAYERS`) trained on `dataset` with the paper's
-    schedule within `budget_minutes`. Returns a dict: `model`, its
+    schedule within `budget_minutes` (`None`: no deadline; `max_steps` and
+    `finetune_iterations`, per stage, then fix the training on any
+    machine: see `train_ride`). Returns a dict: `model`, its
     training `report`, the `recipe` in words, `splits` (the integer
     train, validation and test images) and `train_minutes`."""
     import numpy as np
@@ -225,7 +234,8 @@ def train_paper(model_name, dataset, budget_minutes, verbose=2):
             validation,
             stages=stages,
             max_minutes=budget_minutes,
-            finetune_iterations=500,
+            max_steps=max_steps,
+            finetune_iterations=finetune_iterations,
             finetune_images=2000,
             on_worse="undo",
             verbose=verbose,

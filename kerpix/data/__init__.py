@@ -3,6 +3,7 @@
 from kerpix.data.datasets import IN_MEMORY
 from kerpix.data.datasets import image_shape_of
 from kerpix.data.datasets import load
+from kerpix.data.datasets import load_numpy
 from kerpix.data.datasets import num_levels_of
 from kerpix.data.datasets import to_numpy
 from kerpix.data.dead_leaves import dead_leaves

@@ -236,6 +236,19 @@ def _load_from_files(name, split, data_dir, with_labels):
     return ds.map(lambda e: e["image"])
 
 
+def load_numpy(name, split="train", with_labels=False, **kwargs):
+    """`load(name, split, with_labels=..., **kwargs)` collected into NumPy:
+    `(images, labels)`, `labels` `None` unless `with_labels` (for scoring a
+    split that fits in memory)."""
+    ds = load(name, split, with_labels=with_labels, **kwargs)
+    if not with_labels:
+        return to_numpy(ds), None
+    pairs = list(ds.batch(4096).as_numpy_iterator())
+    images = np.concatenate([p[0] for p in pairs])
+    labels = np.concatenate([p[1] for p in pairs])
+    return images, labels
+
+
 def to_numpy(dataset, limit=None):
     """Collect a (small) unbatched dataset of images into a NumPy array."""
     if limit is not None:

@@ -38,17 +38,13 @@ def evaluate_preset(
         kwargs = dict(metadata.get("data_kwargs") or {})
         if split == (metadata.get("test") or {}).get("split"):
             kwargs["num_images"] = metadata["test"].get("num_images")
-    with_labels = bool(model.num_classes)
-    ds = kdata.load(
-        dataset, split, data_dir=data_dir, with_labels=with_labels, **kwargs
+    images, labels = kdata.load_numpy(
+        dataset,
+        split,
+        data_dir=data_dir,
+        with_labels=bool(model.num_classes),
+        **kwargs,
     )
-    labels = None
-    if with_labels:
-        pairs = list(ds.batch(1024).as_numpy_iterator())
-        images = np.concatenate([p[0] for p in pairs])
-        labels = np.concatenate([p[1] for p in pairs])
-    else:
-        images = kdata.to_numpy(ds)
     images = model.validate_images(images)
     nats = score_images(model, images, labels)
     return {

@@ -46,6 +46,7 @@ def train_ride(
     on_worse="stop",
     seed=0,
     adapt=True,
+    max_steps=None,
     verbose=1,
 ):
     """Train `model` (a `kerpix.models.RIDE`) with the paper's schedule.
@@ -71,7 +72,8 @@ def train_ride(
             `PAPER_STAGES` (the reference code's).
         batch_size: int. Defaults to `50` (the reference code's).
         momentum: float. Defaults to `0.9`.
-        finetune_iterations: L-BFGS iterations per stage (0: none).
+        finetune_iterations: L-BFGS iterations per stage (0: none): an
+            int, or one int per stage.
         finetune_images: int. Tiles (random, of all the training and of
             all the validation images) used for fine-tuning.
         augment: bool. Train on left-right mirror images too. Defaults to
@@ -95,6 +97,10 @@ def train_ride(
         seed: int. Seed of the tile offsets and the dequantization noise.
         adapt: bool. Fit the model's preconditioner to `images` first
             (`RIDE.adapt`). Defaults to `True`.
+        max_steps: `None`, an int, or one int per stage: the most SGD
+            steps of a stage (its epochs' tiles are cut there). A fixed
+            number of steps (and of `finetune_iterations`) trains the same
+            model on any machine, where `max_minutes` does not.
         verbose: 0, 1 or 2.
 
     Returns:
@@ -133,6 +139,10 @@ def train_ride(
             f"in (0, 1). Received: finetune_share={finetune_share!r}"
         )
     _validate_max_minutes(max_minutes)
+    max_steps = _per_stage("max_steps", max_steps, len(stages), 1)
+    finetune_iterations = _per_stage(
+        "finetune_iterations", finetune_iterations, len(stages), 0
+    )
     deadline = None if max_minutes is None else start + 60 * max_minutes
 
     if adapt:
@@ -164,6 +174,8 @@ def train_ride(
             [_tiles(training, patch, rng) for _ in range(epochs)]
         )
         rng.shuffle(tiles)
+        if max_steps[k] is not None:
+            tiles = tiles[: max_steps[k] * batch_size]
         monitor = _StageMonitor(sgd_end)
         history = stage.fit(
             tiles,
@@ -173,12 +185,12 @@ def train_ride(
             verbose=verbose,
         )
         finetune = None
-        if finetune_iterations:
+        if finetune_iterations[k]:
             finetune = finetune_mcgsm(
                 stage,
                 _tiles(images, patch, rng, finetune_images),
                 _tiles(validation_images, patch, rng, finetune_images),
-                max_iterations=finetune_iterations,
+                max_iterations=finetune_iterations[k],
                 max_seconds=(
                     None
                     if stage_end is None
@@ -283,6 +295,28 @@ def train_mcgsm(
     )
     history["seconds"] = time.monotonic() - start
     return history
+
+
+def _per_stage(name, value, num_stages, low):
+    """`value` (None, an int >= `low`, or one per stage) as a list of one
+    entry per stage."""
+    values = value if isinstance(value, (list, tuple)) else [value] * num_stages
+    ok = len(values) == num_stages and all(
+        v is None
+        or (
+            isinstance(v, (int, np.integer))
+            and not isinstance(v, bool)
+            and v >= low
+        )
+        for v in values
+    )
+    if not ok:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected None, an "
+            f"integer >= {low} or one per stage ({num_stages}). Received: "
+            f"{name}={value!r}"
+        )
+    return list(values)
 
 
 def _validate_max_minutes(max_minutes):

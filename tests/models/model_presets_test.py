@@ -182,15 +182,14 @@ def test_shipped_preset_scores_its_recorded_nll(name):
     model = models.DensityModel.from_preset(name)
     metadata = presets.read_metadata(presets.resolve_preset(name))
     where = metadata["slice"]
-    images = data.to_numpy(
-        data.load(
-            metadata["dataset"],
-            where["split"],
-            num_images=where["num_images"],
-            **metadata["data_kwargs"],
-        )
+    images, labels = data.load_numpy(
+        metadata["dataset"],
+        where["split"],
+        with_labels=bool(model.num_classes),
+        num_images=where["num_images"],
+        **metadata["data_kwargs"],
     )
-    nats = presets.score_images(model, images)
+    nats = presets.score_images(model, images, labels)
     np.testing.assert_allclose(
         nats, metadata["slice_nats_per_image"], rtol=1e-4
     )

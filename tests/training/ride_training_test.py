@@ -105,7 +105,37 @@ def test_bad_input():
         train_ride(
             model, images, images, stages=((4, 1, 1.0),), finetune_share=1.0
         )
+    for name, value in (
+        ("max_steps", 0),
+        ("max_steps", [5, 5]),
+        ("finetune_iterations", -1),
+        ("finetune_iterations", 2.5),
+    ):
+        with pytest.raises(ValueError, match=f"`{name}`.*{name}="):
+            train_ride(
+                model, images, images, stages=((4, 1, 1.0),), **{name: value}
+            )
     assert PAPER_STAGES[0] == (8, 1, 1.0) and len(PAPER_STAGES) == 8
+
+
+def test_fixed_steps_and_iterations_per_stage():
+    """`max_steps` cuts each stage's SGD at its count (a stage with fewer
+    tiles runs them all); `finetune_iterations` per stage (0: none)."""
+    model, images = small_problem()
+    report = train_ride(
+        model,
+        images[:64],
+        images[64:],
+        stages=((4, 1, 0.5), (6, 1, 0.2)),
+        batch_size=16,
+        max_steps=[5, 1000],
+        finetune_iterations=[2, 0],
+        verbose=0,
+    )
+    # The second stage's epoch: 64 mirrored images, one 6×6 tile each.
+    assert [s["sgd_steps"] for s in report] == [5, 64 * 2 // 16]
+    assert report[0]["finetune"]["train_nll"]
+    assert report[1]["finetune"] is None
 
 
 @pytest.mark.large  # slow: the large suite (CI) runs it
