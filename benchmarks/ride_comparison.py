@@ -264,7 +264,8 @@ def paper_result(run, budget_minutes, output_dir, command):
     from kerpix.training.train import versions
 
     model_name, dataset, model, report, recipe = (
-        run[key] for key in ("model_name", "dataset", "model", "report", "recipe")
+        run[key]
+        for key in ("model_name", "dataset", "model", "report", "recipe")
     )
     train, validation, test = (
         run["splits"][key] for key in ("train", "validation", "test")

@@ -18,8 +18,8 @@ from kerpix.models.pixel_cnn_auto_encoder.pixel_cnn_auto_encoder import (
 from kerpix.models.pixel_rnn.pixel_rnn import DiagonalBiLSTMPixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import MultiScalePixelRNN
 from kerpix.models.pixel_rnn.pixel_rnn import RowLSTMPixelRNN
-from kerpix.models.ride.mcgsm import MCGSM
 from kerpix.models.presets import FAMILY_CLASSES
+from kerpix.models.ride.mcgsm import MCGSM
 from kerpix.models.ride.ride import RIDE
 
 # The built-in families, each registered by its class's definition above.

@@ -30,6 +30,8 @@ MODEL_KEYWORDS = (
 def run_pytest(paths, keywords=None):
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    # Both cores, a file per worker (as `make test`).
+    command += ["-n", "2", "--dist", "loadfile"]
     command += paths + (["-k", keywords] if keywords else [])
     result = subprocess.run(
         command,
@@ -46,7 +48,8 @@ def run_pytest(paths, keywords=None):
 
 
 @pytest.mark.large
-# Two subprocesses, ~? min on the faster 2-core machine.
+# Two subprocesses: 10 minutes on one core here (the whole core suite took
+# ~17-20), fewer on both.
 @pytest.mark.timeout(3000)
 @pytest.mark.skipif(
     keras.backend.backend() == "jax", reason="already on the JAX backend"

@@ -206,7 +206,10 @@ def test_ride_preset_inpaints_a_hole_better_than_noise():
     model = models.RIDE.from_preset("natural_patches_ride")
     patches = data.to_numpy(
         data.load(
-            "natural_patches", "test", image_shape=model.image_shape, num_images=2
+            "natural_patches",
+            "test",
+            image_shape=model.image_shape,
+            num_images=2,
         )
     ).astype("int32")
     size = model.image_shape[0]
@@ -219,8 +222,13 @@ def test_ride_preset_inpaints_a_hole_better_than_noise():
     )
     completed = model.complete(patches, mask, seed=0, verbose=0)
     inpainted, log_probs, rates = model.inpaint(
-        completed, mask, num_sweeps=1, block_size=3, seed=0,
-        return_log_prob=True, verbose=0,
+        completed,
+        mask,
+        num_sweeps=1,
+        block_size=3,
+        seed=0,
+        return_log_prob=True,
+        verbose=0,
     )
     for filled in (completed, inpainted):
         assert filled.shape == patches.shape

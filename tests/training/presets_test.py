@@ -6,7 +6,8 @@ the 184M-parameter Gated PixelCNN took 4 minutes and 21.5 GiB here; the real
 runs need the real files and GPUs). The PixelRNN presets train at
 `RNN_LAYERS` of their layers: each layer runs the same code, and building
 the graph of 12 unrolled Diagonal BiLSTM layers took 456 s of a CI run for
-one step (the full depth is built by `test_paper_preset_builds_at_full_size`)."""
+one step (2 layers: 57 s; the full depth is built by
+`test_paper_preset_builds_at_full_size`)."""
 
 import numpy as np
 import pytest
