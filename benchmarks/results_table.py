@@ -102,6 +102,19 @@ def table():
     return "\n".join(rows)
 
 
+def ride_training(r):
+    """How a RIDE-comparison run trained: L-BFGS iterations, or SGD stages."""
+    stages = r["stages"]
+    if r["model"] == "mcgsm" or r["model"] == "ride_frozen":
+        return f"L-BFGS, {stages[0]['finetune_iterations']} iterations"
+    kept = [s for s in stages if s["kept"]]
+    return (
+        f"{len(stages)} stages ({len(kept)} kept; patches "
+        f"{stages[0]['patch']}…{stages[-1]['patch']}), "
+        f"{sum(s['sgd_steps'] for s in stages)} SGD steps"
+    )
+
+
 def ride_table():
     runs = results(paper=True)
     if not runs:
@@ -129,16 +142,7 @@ def ride_table():
             f"({r['splits']['train']}/{r['splits']['validation']}/"
             f"{r['splits']['test']})"
         )
-        stages = r["stages"]
-        if r["model"] == "mcgsm" or r["model"] == "ride_frozen":
-            training = f"L-BFGS, {stages[0]['finetune_iterations']} iterations"
-        else:
-            kept = [s for s in stages if s["kept"]]
-            training = (
-                f"{len(stages)} stages ({len(kept)} kept; patches "
-                f"{stages[0]['patch']}…{stages[-1]['patch']}), "
-                f"{sum(s['sgd_steps'] for s in stages)} SGD steps"
-            )
+        training = ride_training(r)
         ensemble = f"≤ {r['test_ensemble_bits_per_dim']:.3f}"
         rows.append(
             f"| {PAPER_NAMES.get(r['model'], r['model'])} | {data} | "
@@ -287,9 +291,10 @@ def presets_table():
         if r.get("target_bits_per_dim"):
             paper = f"target ≤ {r['target_bits_per_dim']} bits/dim (bound)"
         minutes = r["training_seconds"] / 60
-        # RIDE paper-schedule presets train in curriculum stages.
-        unit = "stages" if r.get("training_recipe") else "epochs"
-        training = f"{minutes:.0f} min, {r['epochs']} {unit}"
+        if r.get("training_recipe"):  # the RIDE paper's schedule
+            training = f"{minutes:.0f} min, {ride_training(r['result'])}"
+        else:
+            training = f"{minutes:.0f} min, {r['epochs']} epochs"
         if len(r.get("segments", [])) > 1:
             training += f" in {len(r['segments'])} segments"
         rows.append(

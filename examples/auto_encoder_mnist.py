@@ -23,6 +23,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--num-test", type=int, default=1000)
+    parser.add_argument("--num-validation", type=int, default=1000)
     parser.add_argument("--columns", type=int, default=10)
     parser.add_argument("--rows", type=int, default=3)
     parser.add_argument("--data-dir", default=None)
@@ -44,7 +45,9 @@ def main(argv=None):
     x, _ = binarized_mnist_with_labels(
         "train[:55000]", args.data_dir, args.num_train
     )
-    x_val, _ = binarized_mnist_with_labels("train[55000:]", args.data_dir, 1000)
+    x_val, _ = binarized_mnist_with_labels(
+        "train[55000:]", args.data_dir, args.num_validation
+    )
     x_test, _ = binarized_mnist_with_labels(
         "test", args.data_dir, args.num_test
     )

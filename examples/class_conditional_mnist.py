@@ -23,6 +23,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=4.0)
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--num-test", type=int, default=1000)
+    parser.add_argument("--num-validation", type=int, default=1000)
     parser.add_argument("--samples-per-class", type=int, default=6)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument(
@@ -44,7 +45,7 @@ def main(argv=None):
         "train[:55000]", args.data_dir, args.num_train
     )
     x_val, y_val = binarized_mnist_with_labels(
-        "train[55000:]", args.data_dir, 1000
+        "train[55000:]", args.data_dir, args.num_validation
     )
     x_test, y_test = binarized_mnist_with_labels(
         "test", args.data_dir, args.num_test

@@ -26,6 +26,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--num-test", type=int, default=1000)
+    parser.add_argument("--num-validation", type=int, default=1000)
     parser.add_argument("--columns", type=int, default=8)
     parser.add_argument("--completions", type=int, default=3)
     parser.add_argument("--data-dir", default=None)
@@ -47,7 +48,9 @@ def main(argv=None):
     keras.utils.set_random_seed(0)
     data = dict(data_dir=args.data_dir)
     x = to_numpy(load("binarized_mnist", "train", **data), args.num_train)
-    x_val = to_numpy(load("binarized_mnist", "validation", **data), 1000)
+    x_val = to_numpy(
+        load("binarized_mnist", "validation", **data), args.num_validation
+    )
     x_test = to_numpy(load("binarized_mnist", "test", **data), args.num_test)
     factory = {
         "row_lstm": kerpix.models.RowLSTMPixelRNN,

@@ -17,6 +17,10 @@ import pytest  # noqa: E402
 SHARED_DATA = os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 )
+# Tests that read the shared files find them under plain `pytest` too (the
+# Makefile exports the same folder).
+if os.path.isdir(SHARED_DATA):
+    os.environ.setdefault("KERPIX_DATA_DIR", SHARED_DATA)
 
 
 def pytest_addoption(parser):

@@ -40,6 +40,7 @@ def test_class_conditional_mnist(shared_data_dir, tmp_path):
         shared_data_dir,
         tmp_path,
         "--samples-per-class=1",
+        "--num-validation=20",
     )
     assert "test NLL given the label:" in out
     assert "true label for" in out
@@ -52,6 +53,7 @@ def test_auto_encoder_mnist(shared_data_dir, tmp_path):
         tmp_path,
         "--columns=3",
         "--rows=1",
+        "--num-validation=20",
     )
     assert "test reconstruction NLL -log p(x | enc(x)):" in out
 
@@ -65,6 +67,7 @@ def test_pixel_rnn_completion(shared_data_dir, tmp_path, lstm):
         f"--lstm={lstm}",
         "--columns=2",
         "--completions=1",
+        "--num-validation=20",
     )
     assert f"{lstm} test NLL:" in out
 

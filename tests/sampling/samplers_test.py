@@ -48,11 +48,11 @@ def make_model(shape, levels, family="pixel_cnn"):
 @pytest.mark.parametrize(
     "shape, levels, temperature",
     [
-        ((6, 6, 3), 4, 1.0),
-        ((7, 5, 1), 256, 1.0),
-        ((5, 6, 1), 2, 1.0),
-        ((6, 6, 3), 8, 0.7),
-        ((5, 5, 3), 16, 0.0),
+        pytest.param((6, 6, 3), 4, 1.0, id="rgb4"),
+        pytest.param((7, 5, 1), 256, 1.0, id="grey256"),
+        pytest.param((5, 6, 1), 2, 1.0, id="grey2"),
+        pytest.param((6, 6, 3), 8, 0.7, id="rgb8_cool"),
+        pytest.param((5, 5, 3), 16, 0.0, id="rgb16_greedy"),
     ],
 )
 def test_cached_equals_naive_on_the_same_noise(
