@@ -151,6 +151,14 @@ class Sampler:
         compiled call; with one, or with `num_rows`, each call fills
         `rows_between_updates(H)` rows.
         """
+        if conditional_input is None and getattr(
+            model, "conditional_dims", 0
+        ):
+            raise ValueError(
+                "Invalid value for argument `conditional_input`. This model "
+                "is conditional; pass one label or vector per image (see "
+                "`model.sample`). Received: conditional_input=None"
+            )
         if batch_size is None:
             batch_size = self.default_batch_size(model)
         elif isinstance(batch_size, bool) or not (

@@ -166,7 +166,10 @@ def test_shipped_preset_loads_and_samples_a_row(name):
     assert family.from_preset(name).image_shape == model.image_shape
     sampler = sampling.CachedSampler(seed=0)
     noise = sampler.make_noise(model, 2)
-    rows = sampler.fill(model, noise, verbose=0, num_rows=1)
+    labels = np.array([0, 1]) if model.num_classes else None
+    rows = sampler.fill(
+        model, noise, verbose=0, conditional_input=labels, num_rows=1
+    )
     assert rows.shape == (2,) + model.image_shape
     assert rows.min() >= 0 and rows.max() < model.num_levels
 

@@ -206,6 +206,22 @@ def test_fill_stops_after_num_rows():
             sampler.fill(model, noise, verbose=0, num_rows=bad)
 
 
+def test_fill_of_a_conditional_model_needs_its_conditional_input():
+    model = models.GatedPixelCNN(
+        (3, 3, 1), num_levels=2, filters=4, num_layers=1, num_classes=3
+    )
+    sampler = sampling.CachedSampler(seed=0)
+    noise = sampler.make_noise(model, 2)
+    with pytest.raises(
+        ValueError, match="`conditional_input`.*conditional_input=None"
+    ):
+        sampler.fill(model, noise, verbose=0)
+    rows = sampler.fill(
+        model, noise, verbose=0, conditional_input=np.array([0, 2])
+    )
+    assert rows.shape == (2, 3, 3, 1)
+
+
 # Families whose sampling state holds image-sized maps, and how many: maps
 # that steps only read (a conditional model's per-pixel biases, computed
 # at pixel 0), and the multi-scale staged step's small canvas.
