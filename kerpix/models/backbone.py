@@ -17,7 +17,11 @@ class Backbone(keras.Model):
     caches whose cost does not grow with the image:
 
     - `initial_state(batch_size)`: tuple of zero tensors (layer caches or
-      recurrent states).
+      recurrent states). The tuple is flat (samplers' programs and the
+      exported `state_k` tensors carry it as it is); its entries have
+      names, `state_layout` (a `kerpix.models.state_layout.StateLayout`),
+      and a backbone reads and writes them by name (`unpack` / `pack`),
+      a layer's cache tuple being one entry only that layer reads.
     - `step(state, pixel, i, j, conditional_input=None)`: features `(N, F)`
       at pixel `(i, j)` given the preprocessed pixel `(N, C)` there
       (sub-pixels not yet sampled may hold anything: the features of

@@ -6,6 +6,7 @@ from kerpix.models.density_model import DensityModel
 from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.inputs import reject_conditional
 from kerpix.models.inputs import split_inputs
+from kerpix.models.state_layout import StateLayout
 from kerpix.ops.pixels import read_pixel
 from kerpix.sampling import get_sampler
 from kerpix.utils.batching import map_batches
@@ -281,11 +282,23 @@ class MultiScaleDensityModel(ImageDensityModel):
         full = ImageDensityModel.start_row(self, full, i, conditional_input)
         return small + tuple(full)
 
+    @property
+    def state_layout(self):
+        """The staged state: the small canvas, the small model's state,
+        the full image's (its backbone's)."""
+        return StateLayout(
+            [
+                ("small_canvas", None),
+                ("small_model", self.small_state_size),
+                ("full", len(self.backbone.state_layout)),
+            ]
+        )
+
     def _split_state(self, state):
         """The staged state's small image part (canvas and the small
         model's state) and its full image part (the backbone's)."""
-        cut = 1 + self.small_state_size
-        return tuple(state[:cut]), tuple(state[cut:])
+        named = self.state_layout.unpack(state)
+        return (named["small_canvas"],) + named["small_model"], named["full"]
 
     def _run_sampler(
         self,

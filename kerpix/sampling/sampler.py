@@ -151,9 +151,7 @@ class Sampler:
         compiled call; with one, or with `num_rows`, each call fills
         `rows_between_updates(H)` rows.
         """
-        if conditional_input is None and getattr(
-            model, "conditional_dims", 0
-        ):
+        if conditional_input is None and getattr(model, "conditional_dims", 0):
             raise ValueError(
                 "Invalid value for argument `conditional_input`. This model "
                 "is conditional; pass one label or vector per image (see "

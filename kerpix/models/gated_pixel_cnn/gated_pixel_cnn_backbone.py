@@ -5,6 +5,7 @@ from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.spatial_conditioning import SpatialConditioning
 from kerpix.models.backbone import Backbone
+from kerpix.models.state_layout import StateLayout
 from kerpix.ops.pixels import read_column
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
@@ -149,31 +150,44 @@ class GatedPixelCNNBackbone(Backbone):
         self.conditioning_upsamplings = conditioning_upsamplings
 
     # === Step interface (see `Backbone`) ===
-    # State: per block the row buffer of its vertical input (the image
-    # for block 0; see `MaskedConv2D.initial_cache`), that of its
-    # horizontal input (the current row), and the vertical pre-activation
-    # of the row above (for the v→h link); last, with spatial
-    # conditioning, the map s = m(h), computed by `start_image` and only
-    # read.
+    # State, per block k: `block_k/vertical`, the row buffer of its
+    # vertical input (the image for block 0; see
+    # `MaskedConv2D.initial_cache`), `block_k/horizontal`, that of its
+    # horizontal input (the current row), and `block_k/link`, the
+    # vertical pre-activation of the row above (for the v→h link); with
+    # spatial conditioning, `conditioning`: the map s = m(h), computed by
+    # `start_image` and only read.
+
+    @property
+    def state_layout(self):
+        entries = [
+            (f"block_{k}/{part}", None)
+            for k in range(len(self.blocks))
+            for part in ("vertical", "horizontal", "link")
+        ]
+        if self.spatial_conditioning:
+            entries.append(("conditioning", None))
+        return StateLayout(entries)
 
     def initial_state(self, batch_size):
         height, width, _ = self.image_shape
         dtype = self.compute_dtype
-        state = []
-        for block in self.blocks:
-            state.append(block.vertical.initial_cache(batch_size, width))
-            state.append(block.horizontal.initial_cache(batch_size, width))
-            state.append(
-                ops.zeros((batch_size, width, 2 * self.filters), dtype)
+        named = {}
+        for k, block in enumerate(self.blocks):
+            named[f"block_{k}/vertical"] = block.vertical.initial_cache(
+                batch_size, width
+            )
+            named[f"block_{k}/horizontal"] = block.horizontal.initial_cache(
+                batch_size, width
+            )
+            named[f"block_{k}/link"] = ops.zeros(
+                (batch_size, width, 2 * self.filters), dtype
             )
         if self.spatial_conditioning:
-            state.append(
-                ops.zeros(
-                    (batch_size, height, width, self.conditioning_filters),
-                    dtype,
-                )
+            named["conditioning"] = ops.zeros(
+                (batch_size, height, width, self.conditioning_filters), dtype
             )
-        return tuple(state)
+        return self.state_layout.pack(named)
 
     starts_rows = True
     # Its starts convert whole, and narrowing made its exported step 7×
@@ -186,39 +200,39 @@ class GatedPixelCNNBackbone(Backbone):
 
     def start_image(self, state, conditional_input=None):
         """With spatial conditioning, the map `s = m(h)`, once per image."""
-        state = list(state)
+        named = self.state_layout.unpack(state)
         if self.spatial_conditioning:
-            state[-1] = self.conditioning(conditional_input)
-        return tuple(state)
+            named["conditioning"] = self.conditioning(conditional_input)
+        return self.state_layout.pack(named)
 
     def start_row(self, state, i, conditional_input=None):
         """The vertical stacks of the (complete) row above, once per row;
         the image's row buffer then moves up for row `i`."""
         return ops.cond(
             ops.greater(i, 0),
-            lambda: tuple(
-                self._vertical_rows(list(state), i - 1, conditional_input)
-            ),
+            lambda: self._vertical_rows(state, i - 1, conditional_input),
             lambda: tuple(state),
         )
 
     def step(self, state, pixel, i, j, conditional_input=None):
-        state = list(state)
+        named = self.state_layout.unpack(state)
         condition = conditional_input
         if self.spatial_conditioning:
             # Row i by a gather, not a slice: XLA wants a slice's start
             # row at compile time, and i comes from the sampler's input
             # row (one compilation per starting row; see
             # `kerpix.ops.pixels.raster_indices`).
-            condition = read_column(ops.take(state[-1], i, axis=1), j)
+            condition = read_column(
+                ops.take(named["conditioning"], i, axis=1), j
+            )
         h = ops.cast(pixel, self.compute_dtype)
         for k, block in enumerate(self.blocks):
-            link_in = read_column(state[3 * k + 2], j)
-            h, state[3 * k + 1] = block.horizontal_step(
-                state[3 * k + 1], h, link_in, j, condition
+            link_in = read_column(named[f"block_{k}/link"], j)
+            h, named[f"block_{k}/horizontal"] = block.horizontal_step(
+                named[f"block_{k}/horizontal"], h, link_in, j, condition
             )
         x = self.output_conv.call_pointwise(keras.activations.relu(h))
-        return keras.activations.relu(x), tuple(state)
+        return keras.activations.relu(x), self.state_layout.pack(named)
 
     def commit(self, state, pixel, i, j):
         # Only the image itself needs the completed pixel: in the padded
@@ -227,24 +241,34 @@ class GatedPixelCNNBackbone(Backbone):
         # sub-pixel of their own colour group, so the last pass made them
         # final.
         first = self.blocks[0]
-        state = list(state)
-        state[0] = first.vertical.cache_pixel(state[0], j, pixel)
-        state[1] = first.horizontal.cache_pixel(state[1], j, pixel)
-        return tuple(state)
+        named = self.state_layout.unpack(state)
+        named["block_0/vertical"] = first.vertical.cache_pixel(
+            named["block_0/vertical"], j, pixel
+        )
+        named["block_0/horizontal"] = first.horizontal.cache_pixel(
+            named["block_0/horizontal"], j, pixel
+        )
+        return self.state_layout.pack(named)
 
     def _vertical_rows(self, state, r, conditional_input=None):
+        named = self.state_layout.unpack(state)
         condition = conditional_input
         if self.spatial_conditioning:
-            condition = ops.take(state[-1], r, axis=1)  # row r of s
+            condition = ops.take(named["conditioning"], r, axis=1)  # row r
         for k, block in enumerate(self.blocks):
-            v_pre, v_out = block.vertical_row(state[3 * k], condition)
-            state[3 * k + 2] = v_pre
+            v_pre, v_out = block.vertical_row(
+                named[f"block_{k}/vertical"], condition
+            )
+            named[f"block_{k}/link"] = v_pre
             if k + 1 < len(self.blocks):
-                state[3 * (k + 1)] = self.blocks[k + 1].vertical.push_row(
-                    state[3 * (k + 1)], v_out
+                below = f"block_{k + 1}/vertical"
+                named[below] = self.blocks[k + 1].vertical.push_row(
+                    named[below], v_out
                 )
-        state[0] = self.blocks[0].vertical.next_row(state[0])
-        return state
+        named["block_0/vertical"] = self.blocks[0].vertical.next_row(
+            named["block_0/vertical"]
+        )
+        return self.state_layout.pack(named)
 
     def get_config(self):
         config = super().get_config()

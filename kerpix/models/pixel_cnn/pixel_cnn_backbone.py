@@ -3,6 +3,7 @@ import keras
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
+from kerpix.models.state_layout import StateLayout
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
 from kerpix.utils.validation import validate_positive_int
@@ -118,43 +119,53 @@ class PixelCNNBackbone(Backbone):
         self.output_filters = output_filters
 
     # === Step interface (see `Backbone`) ===
+    # State: the row buffer of the input image (the first layer's rows)
+    # and of each block's middle map.
+
+    @property
+    def state_layout(self):
+        return StateLayout(
+            [("image", None)]
+            + [(f"block_{k}", None) for k in range(len(self.blocks))]
+        )
 
     def initial_state(self, batch_size):
-        """Zero row buffers: of the input image (the first layer's rows)
-        and of each block's middle map."""
+        """Zero row buffers (none as tall as the image)."""
         width = self.image_shape[1]
-        return (self.first.initial_cache(batch_size, width),) + tuple(
-            block.initial_cache(batch_size, width) for block in self.blocks
-        )
+        named = {"image": self.first.initial_cache(batch_size, width)}
+        for k, block in enumerate(self.blocks):
+            named[f"block_{k}"] = block.initial_cache(batch_size, width)
+        return self.state_layout.pack(named)
 
     starts_rows = True
 
     def start_row(self, state, i, conditional_input=None):
         """Once per row: every row buffer moves up a row."""
-        return (self.first.next_row(state[0]),) + tuple(
-            block.next_row(cache)
-            for block, cache in zip(self.blocks, state[1:])
-        )
+        named = self.state_layout.unpack(state)
+        named["image"] = self.first.next_row(named["image"])
+        for k, block in enumerate(self.blocks):
+            named[f"block_{k}"] = block.next_row(named[f"block_{k}"])
+        return self.state_layout.pack(named)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         if self.image_shape[-1] > 1:
             # Colours read the pixel's earlier sub-pixels; with one colour
             # the mask-A first layer reads nothing of the pixel itself.
             state = self.commit(state, pixel, i, j)
-        x = self.first.call_at_pixel(state[0], j)
-        caches = []
-        for block, cache in zip(self.blocks, state[1:]):
-            x, cache = block.step(cache, x, i, j)
-            caches.append(cache)
+        named = self.state_layout.unpack(state)
+        x = self.first.call_at_pixel(named["image"], j)
+        for k, block in enumerate(self.blocks):
+            x, named[f"block_{k}"] = block.step(named[f"block_{k}"], x, i, j)
         x = self.output_conv.call_pointwise(keras.activations.relu(x))
-        return keras.activations.relu(x), (state[0],) + tuple(caches)
+        return keras.activations.relu(x), self.state_layout.pack(named)
 
     def commit(self, state, pixel, i, j):
         # Hidden caches at (i, j) are final after the last colour pass (they
         # never see the sub-pixel of their own group); only the input image
         # needs the completed pixel.
-        image = self.first.cache_pixel(state[0], j, pixel)
-        return (image,) + tuple(state[1:])
+        named = self.state_layout.unpack(state)
+        named["image"] = self.first.cache_pixel(named["image"], j, pixel)
+        return self.state_layout.pack(named)
 
     def get_config(self):
         config = super().get_config()

@@ -8,6 +8,7 @@ from kerpix.layers.image_upsampling import ImageUpsampling
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.layers.row_lstm import RowLSTM
 from kerpix.models.backbone import Backbone
+from kerpix.models.state_layout import StateLayout
 from kerpix.ops.pixels import read_pixel
 from kerpix.utils.validation import validate_color_multiple
 from kerpix.utils.validation import validate_image_shape
@@ -169,25 +170,33 @@ class PixelRNNBackbone(Backbone):
             self.conditional_dims = math.prod(conditional_shape)
 
     # === Step interface (see `Backbone`) ===
-    # State: the row buffer of the image (the first layer's input, see
-    # `MaskedConv2D.initial_cache`), then each LSTM's caches (`cache_size`
-    # tensors, none as tall as the image; see the layer); last, when
-    # conditional, every layer's bias map, computed by `start_image` and
-    # only read.
+    # State: `image`, the row buffer of the image (the first layer's
+    # input, see `MaskedConv2D.initial_cache`); `lstm_k`, each LSTM's
+    # caches (`cache_size` tensors, none as tall as the image; see the
+    # layer); when conditional, `bias_maps`: every layer's bias map,
+    # computed by `start_image` and only read.
+
+    @property
+    def state_layout(self):
+        entries = [("image", None)] + [
+            (f"lstm_{k}", lstm_layer.cache_size)
+            for k, lstm_layer in enumerate(self.lstms)
+        ]
+        if self.conditional_shape is not None:
+            entries.append(("bias_maps", None))
+        return StateLayout(entries)
 
     def initial_state(self, batch_size):
         height, width, _ = self.image_shape
-        state = [self.first.initial_cache(batch_size, width)]
-        for lstm_layer in self.lstms:
-            state.extend(lstm_layer.initial_cache(batch_size, width))
+        named = {"image": self.first.initial_cache(batch_size, width)}
+        for k, lstm_layer in enumerate(self.lstms):
+            named[f"lstm_{k}"] = lstm_layer.initial_cache(batch_size, width)
         if self.conditional_shape is not None:
             size = sum(lstm_layer.bias_size for lstm_layer in self.lstms)
-            state.append(
-                keras.ops.zeros(
-                    (batch_size, height, width, size), self.compute_dtype
-                )
+            named["bias_maps"] = keras.ops.zeros(
+                (batch_size, height, width, size), self.compute_dtype
             )
-        return tuple(state)
+        return self.state_layout.pack(named)
 
     def _bias_maps(self, conditional_input):
         """Every layer's bias map, concatenated on the channel axis."""
@@ -205,12 +214,6 @@ class PixelRNNBackbone(Backbone):
         cuts = [sum(sizes[: k + 1]) for k in range(len(sizes) - 1)]
         return ops.split(biases, cuts, axis=-1)
 
-    def _cache_slices(self):
-        start = 1
-        for lstm_layer in self.lstms:
-            yield slice(start, start + lstm_layer.cache_size)
-            start += lstm_layer.cache_size
-
     @property
     def starts_images(self):
         return self.conditional_shape is not None
@@ -219,56 +222,55 @@ class PixelRNNBackbone(Backbone):
 
     def start_image(self, state, conditional_input=None):
         """When conditional, every layer's bias map, once per image."""
-        state = list(state)
+        named = self.state_layout.unpack(state)
         if self.conditional_shape is not None:
-            state[-1] = self._bias_maps(conditional_input)
-        return tuple(state)
+            named["bias_maps"] = self._bias_maps(conditional_input)
+        return self.state_layout.pack(named)
 
     def start_row(self, state, i, conditional_input=None):
         """Once per row: the image's and every LSTM's caches move up a row
         (the Diagonal BiLSTM's computing the right-to-left states of the
         finished row above)."""
-        state = list(state)
-        state[0] = self.first.next_row(state[0])
+        named = self.state_layout.unpack(state)
+        named["image"] = self.first.next_row(named["image"])
         rows = [None] * self.num_layers
         if self.lstm == "diagonal_bilstm" and self.conditional_shape:
             # Row i - 1 of the bias maps (row -1 is not used).
-            above = ops.take(state[-1], ops.maximum(i - 1, 0), axis=1)
+            above = ops.take(named["bias_maps"], ops.maximum(i - 1, 0), axis=1)
             rows = self._split_biases(above)
-        for lstm_layer, part, bias_row in zip(
-            self.lstms, self._cache_slices(), rows
-        ):
-            state[part] = lstm_layer.start_row(tuple(state[part]), i, bias_row)
-        return tuple(state)
+        for k, (lstm_layer, bias_row) in enumerate(zip(self.lstms, rows)):
+            named[f"lstm_{k}"] = lstm_layer.start_row(
+                named[f"lstm_{k}"], i, bias_row
+            )
+        return self.state_layout.pack(named)
 
     def step(self, state, pixel, i, j, conditional_input=None):
         if self.image_shape[-1] > 1:
             # Colours read the pixel's earlier sub-pixels; with one colour
             # the mask-A first layer reads nothing of the pixel itself.
             state = self.commit(state, pixel, i, j)
+        named = self.state_layout.unpack(state)
         biases = None
         if self.conditional_shape is not None:
-            biases = read_pixel(state[-1], i, j)
-        state = list(state)
-        x = self.first.call_at_pixel(state[0], j)
-        for lstm_layer, projection, part, bias in zip(
-            self.lstms,
-            self.projections,
-            self._cache_slices(),
-            self._split_biases(biases),
+            biases = read_pixel(named["bias_maps"], i, j)
+        x = self.first.call_at_pixel(named["image"], j)
+        for k, (lstm_layer, projection, bias) in enumerate(
+            zip(self.lstms, self.projections, self._split_biases(biases))
         ):
-            h, cache = lstm_layer.step(tuple(state[part]), x, i, j, bias)
-            state[part] = cache
+            h, named[f"lstm_{k}"] = lstm_layer.step(
+                named[f"lstm_{k}"], x, i, j, bias
+            )
             x = x + projection.call_pointwise(h)
         x = self.output_conv.call_pointwise(keras.activations.relu(x))
-        return keras.activations.relu(x), tuple(state)
+        return keras.activations.relu(x), self.state_layout.pack(named)
 
     def commit(self, state, pixel, i, j):
         # The LSTM caches at (i, j) are final after the last colour pass
-        # (no feature sees the sub-pixel of its own group): only the image
+        # (no feature sees the sub-pixel of their own group): only the image
         # needs the completed pixel.
-        image = self.first.cache_pixel(state[0], j, pixel)
-        return (image,) + tuple(state[1:])
+        named = self.state_layout.unpack(state)
+        named["image"] = self.first.cache_pixel(named["image"], j, pixel)
+        return self.state_layout.pack(named)
 
     def get_config(self):
         config = super().get_config()

@@ -4,6 +4,7 @@ from keras import ops
 from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.spatial_lstm import SpatialLSTM
 from kerpix.layers.whitening_preconditioner import WhiteningPreconditioner
+from kerpix.models.state_layout import StateLayout
 from kerpix.ops.pixels import update_column
 from kerpix.ops.pixels import window
 from kerpix.utils.validation import validate_image_shape
@@ -99,51 +100,62 @@ class RIDEBackbone(keras.Model):
     # === Step interface ===
 
     # State: the normalised values of the neighbourhood's `rows` rows above
-    # (read-only along a row), of the current row (written pixel by pixel,
-    # never read in the same step, so a compiled loop writes it in place)
-    # and of the `left` pixels to the left, columns padded by `left` and
-    # `right`; then each spatial LSTM's caches. Nothing grows with the
-    # image height; `start_row` moves everything up a row.
+    # (`above`, read-only along a row), of the current row (`row`, written
+    # pixel by pixel, never read in the same step, so a compiled loop
+    # writes it in place) and of the `left` pixels to the left (`left`),
+    # columns padded by `left` and `right`; then each spatial LSTM's
+    # caches (`lstm_k`). Nothing grows with the image height; `start_row`
+    # moves everything up a row.
 
     starts_rows = True
+
+    @property
+    def state_layout(self):
+        return StateLayout(
+            [("above", None), ("row", None), ("left", None)]
+            + [
+                (f"lstm_{k}", lstm.cache_size)
+                for k, lstm in enumerate(self.lstms)
+            ]
+        )
 
     def initial_state(self, batch_size):
         n = self.neighborhood
         width = self.image_shape[1] + n.left + n.right
         dtype = self.compute_dtype
-        state = [
-            ops.zeros((batch_size, n.rows, width, 1), dtype),
-            ops.zeros((batch_size, width, 1), dtype),
-            ops.zeros((batch_size, n.left, 1), dtype),
-        ]
-        for lstm in self.lstms:
-            state.extend(lstm.initial_cache(batch_size, self.image_shape[1]))
-        return tuple(state)
+        named = {
+            "above": ops.zeros((batch_size, n.rows, width, 1), dtype),
+            "row": ops.zeros((batch_size, width, 1), dtype),
+            "left": ops.zeros((batch_size, n.left, 1), dtype),
+        }
+        for k, lstm in enumerate(self.lstms):
+            named[f"lstm_{k}"] = lstm.initial_cache(
+                batch_size, self.image_shape[1]
+            )
+        return self.state_layout.pack(named)
 
     def start_row(self, state, i, conditional_input=None):
         """The state before row `i`: the last row joins the rows above."""
-        z_above, z_row, z_left = state[:3]
-        z_above = ops.concatenate([z_above[:, 1:], z_row[:, None]], axis=1)
-        caches = list(state[3:])
-        for part, lstm in zip(self._cache_slices(), self.lstms):
-            caches[part] = lstm.start_row(tuple(caches[part]))
-        return (z_above, z_row, ops.zeros_like(z_left)) + tuple(caches)
-
-    def _cache_slices(self):
+        named = self.state_layout.unpack(state)
+        named["above"] = ops.concatenate(
+            [named["above"][:, 1:], named["row"][:, None]], axis=1
+        )
+        named["left"] = ops.zeros_like(named["left"])
         for k, lstm in enumerate(self.lstms):
-            yield slice(k * lstm.cache_size, (k + 1) * lstm.cache_size)
+            named[f"lstm_{k}"] = lstm.start_row(named[f"lstm_{k}"])
+        return self.state_layout.pack(named)
 
     def neighbors(self, state, i, j):
         """The causal neighbourhood `(N, 12)` of `(i, j)` in the state, in
         the order of `CausalNeighborhood.offsets`."""
         n = self.neighborhood
-        z_above, _, z_left = state[:3]
+        named = self.state_layout.unpack(state)
         span = n.left + n.right + 1
-        above = window(z_above, (0, j), (n.rows, span))
+        above = window(named["above"], (0, j), (n.rows, span))
         return ops.concatenate(
             [
                 ops.reshape(above, (-1, n.rows * span)),
-                ops.reshape(z_left, (-1, n.left)),
+                ops.reshape(named["left"], (-1, n.left)),
             ],
             axis=-1,
         )
@@ -159,18 +171,20 @@ class RIDEBackbone(keras.Model):
         """`step` given the neighbourhood `x` of `(i, j)` (a sampler that
         also needs `x` reads it once)."""
         h = self.preconditioner.whiten_inputs(x)
-        caches = list(state[3:])
-        for part, lstm in zip(self._cache_slices(), self.lstms):
-            h, caches[part] = lstm.step(tuple(caches[part]), h, i, j)
-        return h, tuple(state[:3]) + tuple(caches)
+        named = self.state_layout.unpack(state)
+        for k, lstm in enumerate(self.lstms):
+            h, named[f"lstm_{k}"] = lstm.step(named[f"lstm_{k}"], h, i, j)
+        return h, self.state_layout.pack(named)
 
     def commit(self, state, pixel, i, j):
         """Write the pixel's normalised value `pixel` `(N, 1)`."""
         n = self.neighborhood
-        z_above, z_row, z_left = state[:3]
-        z_row = update_column(z_row, j + n.left, pixel)
-        z_left = ops.concatenate([z_left[:, 1:], pixel[:, None]], axis=1)
-        return (z_above, z_row, z_left) + tuple(state[3:])
+        named = self.state_layout.unpack(state)
+        named["row"] = update_column(named["row"], j + n.left, pixel)
+        named["left"] = ops.concatenate(
+            [named["left"][:, 1:], pixel[:, None]], axis=1
+        )
+        return self.state_layout.pack(named)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
