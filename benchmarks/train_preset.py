@@ -77,6 +77,25 @@ RECIPES = {
         "32 feature maps, a learned per-class bias in every layer) on 8-bit "
         "MNIST (256 grey levels); sample it with one label per image.",
     },
+    "rgb_patches_gated_pixel_cnn": {
+        "config": "rgb_patches_gated_pixel_cnn",
+        # 6 epochs of 200 steps: about 21 minutes on an idle 2-core CPU.
+        "overrides": ["training.epochs=6"],
+        "description": "Gated PixelCNN (5 gated layers, 48 feature maps) "
+        "with a 256-way softmax per sub-pixel on rgb_patches: 32×32 colour "
+        "patches of scikit-image's photographs (test: coffee), "
+        "generated from the scikit-image wheel, no download.",
+    },
+    "rgb_patches_gated_pixel_cnn_logistic": {
+        "config": "rgb_patches_gated_pixel_cnn_logistic",
+        # 6 epochs of 200 steps: about 18 minutes on an idle 2-core CPU.
+        "overrides": ["training.epochs=6"],
+        "description": "Gated PixelCNN (5 gated layers, 48 feature maps) "
+        "with PixelCNN++'s discretized logistic mixture head (10 "
+        "components) on rgb_patches: 32×32 colour patches of "
+        "scikit-image's photographs (test: coffee), generated from the "
+        "scikit-image wheel, no download.",
+    },
     # RIDE paper schedule (benchmarks/ride_comparison.py --schedule
     # paper): the natural-patches table's models, one budget each.
     "natural_patches_ride": {
