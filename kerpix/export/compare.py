@@ -3,6 +3,7 @@
 import numpy as np
 
 import kerpix.export.signatures as sig
+from kerpix.models.inputs import example_conditions
 from kerpix.sampling.agreement import assert_same_samples
 
 
@@ -50,19 +51,6 @@ def assert_same_images(model, expected, got, noise, condition, what):
         np.asarray(noise),
         what=what,
         conditional_input=condition,
-    )
-
-
-def example_conditions(model, count, seed=0):
-    """Conditioning for `count` checks: labels cycling through the classes,
-    random vectors, or `None` for an unconditional model."""
-    if not model.step_conditional_dims:
-        return None
-    if model.num_classes:
-        return (np.arange(count) % model.num_classes).astype("int32")
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(count, model.step_conditional_dims)).astype(
-        "float32"
     )
 
 

@@ -13,11 +13,11 @@ import kerpix.export.tf_functions as tf_functions
 from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
-from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
 from kerpix.export.onnx_loops import sample_loop
 from kerpix.export.onnx_loops import sample_rows
 from kerpix.export.onnx_loops import sample_step_rows
+from kerpix.models.inputs import example_conditions
 from kerpix.ops.loops import rolled_loops
 
 OPSET = 17

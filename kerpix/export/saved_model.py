@@ -10,8 +10,8 @@ import kerpix.export.tf_functions as tf_functions
 from kerpix.export.compare import assert_close_codes
 from kerpix.export.compare import assert_close_log_prob
 from kerpix.export.compare import assert_same_images
-from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
+from kerpix.models.inputs import example_conditions
 from kerpix.ops.loops import rolled_loops
 
 

@@ -18,6 +18,19 @@ def split_inputs(inputs):
     return inputs, None
 
 
+def example_conditions(model, count, seed=0):
+    """Conditioning for `count` checks: labels cycling through the classes,
+    random vectors, or `None` for an unconditional model."""
+    if not model.step_conditional_dims:
+        return None
+    if model.num_classes:
+        return (np.arange(count) % model.num_classes).astype("int32")
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(count, model.step_conditional_dims)).astype(
+        "float32"
+    )
+
+
 def validate_conditional(model, conditional_input, batch_size, argument):
     """Check `conditional_input` against the model; raise `ValueError`.
 

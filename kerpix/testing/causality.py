@@ -254,3 +254,34 @@ def gated_receptive_field(kernel_sizes, image_shape, site):
             ] = True
         h_set, v_set = h_prev, v_prev
     return h_set | v_set
+
+
+def pixel_cnn_layers(num_layers, kernel_size=3, first_kernel_size=7):
+    """`masked_conv_receptive_field` layers of a PixelCNN (backbone and
+    head: the first mask-A convolution, the residual blocks, two 1×1
+    mask-B layers)."""
+    return (
+        [("conv", first_kernel_size, "A")]
+        + [("residual", kernel_size)] * num_layers
+        + [("conv", 1, "B"), ("conv", 1, "B")]
+    )
+
+
+def ride_receptive_field(image_shape, site):
+    """Pixels a RIDE's hidden state `h_ij` reads: the rows above up to
+    column j+2, then the row's pixels left of j (the spatial LSTM's 3×5
+    window swept over the upper-left quadrant)."""
+    i, j, _ = site
+    field = np.zeros(image_shape, bool)
+    field[:i, : j + 3] = True
+    field[i, :j] = True
+    return field
+
+
+def window_receptive_field(image_shape, site):
+    """A plain MCGSM's inputs: the 3×5 causal window only."""
+    i, j, _ = site
+    field = np.zeros(image_shape, bool)
+    field[max(i - 2, 0) : i, max(j - 2, 0) : j + 3] = True
+    field[i, max(j - 2, 0) : j] = True
+    return field

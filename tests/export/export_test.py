@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from kerpix import models
-from kerpix.export.compare import example_conditions
 from kerpix.export.compare import log_prob_feed
+from kerpix.models.inputs import example_conditions
+from kerpix.testing.tiny_models import TINY_MODELS
+from kerpix.testing.tiny_models import build_tiny_model
 
 pytestmark = [pytest.mark.tensorflow_only, pytest.mark.large]
 
@@ -21,116 +23,15 @@ def read_json(path):
         return json.load(f)
 
 
-# Every model family exports through the same step interface.
-MODELS = {
-    "pixel_cnn_rgb": lambda: models.PixelCNN(
-        (5, 6, 3), num_levels=8, filters=6, num_layers=1
-    ),
-    "pixel_cnn_binary": lambda: models.PixelCNN(
-        (6, 5, 1), num_levels=2, filters=4, num_layers=2
-    ),
-    "gated_pixel_cnn_class_conditional": lambda: models.GatedPixelCNN(
-        (5, 6, 1),
-        num_levels=4,
-        filters=4,
-        num_layers=2,
-        kernel_size=3,
-        num_classes=3,
-    ),
-    "gated_pixel_cnn_vector_conditional": lambda: models.GatedPixelCNN(
-        (4, 5, 3),
-        num_levels=4,
-        filters=6,
-        num_layers=2,
-        kernel_size=3,
-        conditional_shape=(2,),
-    ),
-    "gated_pixel_cnn_spatial_conditional": lambda: models.GatedPixelCNN(
-        (5, 6, 1),
-        num_levels=4,
-        filters=4,
-        num_layers=2,
-        kernel_size=3,
-        num_classes=3,
-        spatial_conditioning=True,
-        conditioning_filters=4,
-    ),
-    "pixel_cnn_auto_encoder": lambda: models.PixelCNNAutoEncoder(
-        (4, 4, 1),
-        num_levels=2,
-        code_size=3,
-        filters=4,
-        num_layers=2,
-        kernel_size=3,
-        encoder_filters=4,
-        conditioning_filters=4,
-    ),
-    "row_lstm_pixel_rnn_rgb": lambda: models.RowLSTMPixelRNN(
-        (4, 5, 3), num_levels=4, units=6, num_layers=2
-    ),
-    "diagonal_bilstm_pixel_rnn_rgb": lambda: models.DiagonalBiLSTMPixelRNN(
-        (4, 5, 3), num_levels=4, units=6, num_layers=2
-    ),
-    "gated_pixel_cnn_rgb": lambda: models.GatedPixelCNN(
-        (5, 6, 3),
-        num_levels=8,
-        filters=6,
-        num_layers=2,
-        kernel_size=3,
-        first_kernel_size=5,
-    ),
-    "gated_pixel_cnn_logistic_mixture": lambda: models.GatedPixelCNN(
-        (4, 5, 3),
-        num_levels=256,
-        filters=6,
-        num_layers=2,
-        kernel_size=3,
-        head="logistic_mixture",
-    ),
-    "multi_scale_pixel_rnn": lambda: models.MultiScalePixelRNN(
-        (4, 4, 1),
-        (2, 2, 1),
-        num_levels=3,
-        lstm="row_lstm",
-        units=2,
-        num_layers=1,
-        conditioning_filters=2,
-        first_kernel_size=3,
-    ),
-    "ride_2_layers": lambda: adapted(
-        models.RIDE(
-            (5, 6, 1),
-            num_levels=8,
-            num_layers=2,
-            num_hiddens=3,
-            num_components=2,
-            num_scales=2,
-            num_features=2,
-        )
-    ),
-    "mcgsm": lambda: adapted(
-        models.MCGSM(
-            (4, 5, 1),
-            num_levels=4,
-            num_components=2,
-            num_scales=2,
-            num_features=2,
-        )
-    ),
-}
+# Every registered tiny model (kerpix.testing.tiny_models: every family
+# and its conditioning and head variants) exports through the same step
+# interface.
+MODELS = sorted(TINY_MODELS)
 
 
-def adapted(model):
-    """RIDE/MCGSM with its preconditioner fitted (not the identity)."""
-    rng = np.random.default_rng(1)
-    steps = rng.integers(0, 2, (16,) + model.image_shape)
-    model.adapt(np.cumsum(steps, axis=2) % model.num_levels)
-    return model
-
-
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope="module", params=MODELS)
 def model(request):
-    return MODELS[request.param]()
+    return build_tiny_model(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +274,7 @@ def test_auto_encoder_exports_its_encoder(tmp_path):
     from kerpix.export import export_onnx
     from kerpix.export import export_saved_model
 
-    model = MODELS["pixel_cnn_auto_encoder"]()
+    model = build_tiny_model("pixel_cnn_auto_encoder")
     images = np.random.default_rng(0).integers(0, 2, (3, 4, 4, 1))
     expected = model.encode(images)
     path = export_saved_model(model, str(tmp_path / "sm"))

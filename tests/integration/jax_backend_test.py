@@ -13,21 +13,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 # normalisation by enumeration, serialization.
 CORE_TESTS = ["tests/ops", "tests/layers", "tests/heads"]
 # Of the model and sampler tests, those that guard what the product
-# promises, once per family: causality of the full model, normalisation,
-# cached == naive sampling on the same noise, and each family's class
-# through its config and `.keras` file (family_classes_test: every family,
-# the PixelRNNs included, at tiny size). The PixelRNN models' other tests
-# run on TensorFlow only: on JAX's CPU backend every fresh gradient or
-# step function of a model that unrolls a cell per row compiles that
-# graph again (the whole core suite took over 20 minutes and 6 GB).
+# promises: the shared battery over the registry of tiny models
+# (tests/models/tiny_models_test.py: causality with the exact receptive
+# field, normalisation, cached == naive sampling and the config round
+# trip of every registered family and variant), each family's class
+# through its config and `.keras` file (family_classes_test), the
+# samplers' same-noise grid at 256 levels, and what only a family file
+# checks (a RIDE pixel's density reads its own value and the causal
+# field only; the likelihood is the sum of the conditionals). The
+# PixelRNN models' tests but their class round trip run on TensorFlow
+# only: on JAX's CPU backend every fresh gradient or step function of a
+# model that unrolls a cell per row compiles that graph again (the whole
+# core suite took over 20 minutes and 6 GB).
 MODEL_TESTS = ["tests/models", "tests/sampling"]
 MODEL_KEYWORDS = (
-    "family_is_its_own_class or ((causal or normalized or "
-    "cached_equals_naive or log_prob_is_sum or state_and_single_step) "
-    "and not pixel_rnn and not (same_noise and not grey256))"
+    "family_is_its_own_class or (tiny_models_test and not pixel_rnn) or "
+    "((same_noise and grey256) or causal_field_only or log_prob_is_sum "
+    "or state_and_single_step) and not pixel_rnn and not tiny_models_test"
 )
-# The same-noise sampler test once per family, at 256 levels (its other
-# four shapes run on TensorFlow).
 
 
 def run_pytest(paths, keywords=None):
@@ -72,5 +75,10 @@ def test_core_suite_passes_on_jax():
     out = run_pytest(MODEL_TESTS, MODEL_KEYWORDS)
     # Each family's class round trip and the subset's guards ran on JAX.
     passed = [line for line in out.splitlines() if line.startswith("PASSED")]
-    for name in ("family_is_its_own_class", "causal", "normalized"):
+    for name in (
+        "family_is_its_own_class",
+        "tiny_models_test.py::test_causal",
+        "tiny_models_test.py::test_normalized",
+        "tiny_models_test.py::test_cached_equals_naive",
+    ):
         assert any(name in line for line in passed), (name, out[-3000:])

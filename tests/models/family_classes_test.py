@@ -13,51 +13,12 @@ import pytest
 
 from kerpix import models
 from kerpix.models import FAMILIES
-
-TINY = {
-    "pixel_cnn": ((6, 6, 1), 4, {"filters": 4, "num_layers": 1}),
-    "gated_pixel_cnn": (
-        (6, 6, 1),
-        4,
-        {"filters": 4, "num_layers": 1, "num_classes": 3},
-    ),
-    "pixel_cnn_auto_encoder": (
-        (8, 8, 1),
-        4,
-        {"code_size": 3, "filters": 4, "num_layers": 1},
-    ),
-    "row_lstm_pixel_rnn": ((6, 6, 1), 2, {"units": 4, "num_layers": 1}),
-    "diagonal_bilstm_pixel_rnn": (
-        (6, 6, 1),
-        2,
-        {"units": 4, "num_layers": 1},
-    ),
-    "multi_scale_pixel_rnn": (
-        (8, 8, 1),
-        2,
-        {"small_image_shape": (4, 4, 1), "units": 4, "num_layers": 1},
-    ),
-    "ride": (
-        (6, 6, 1),
-        4,
-        {
-            "num_hiddens": 4,
-            "num_components": 2,
-            "num_scales": 2,
-            "num_features": 2,
-        },
-    ),
-    "mcgsm": (
-        (6, 6, 1),
-        4,
-        {"num_components": 2, "num_scales": 2, "num_features": 2},
-    ),
-}
+from kerpix.testing.tiny_models import representative
 
 
 def build(family):
-    shape, levels, kwargs = TINY[family]
-    return FAMILIES[family](shape, num_levels=levels, **kwargs)
+    """The family's representative in the one registry of tiny models."""
+    return representative(family).build()
 
 
 def scores(model):
@@ -71,10 +32,6 @@ def scores(model):
     return model.log_prob(images)
 
 
-def test_every_family_has_a_tiny_model():
-    assert sorted(TINY) == sorted(FAMILIES)
-
-
 def test_families_register_themselves_in_the_one_map():
     from kerpix.models import families
     from kerpix.models import presets
@@ -84,7 +41,7 @@ def test_families_register_themselves_in_the_one_map():
         assert FAMILIES[cls.preset_family] is cls
 
 
-@pytest.mark.parametrize("family", sorted(TINY))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_family_is_its_own_class_through_config_and_keras_file(
     family, tmp_path
 ):
