@@ -5,15 +5,6 @@ from kerpix import models
 from kerpix import testing
 
 
-def pixel_cnn_layers(num_layers):
-    """The PixelCNN backbone + head as the NumPy reference describes it."""
-    return (
-        [("conv", 7, "A")]
-        + [("residual", 3)] * num_layers
-        + [("conv", 1, "B"), ("conv", 1, "B")]
-    )
-
-
 class TestPixelCNNBackbone:
     colors = 1
 
@@ -32,7 +23,7 @@ class TestPixelCNNBackbone:
     def test_gradient_causality_with_exact_receptive_field(self):
         backbone = self.make_backbone(num_layers=2)
         shape = (8, 8, self.colors)
-        layers = pixel_cnn_layers(2)[:-1]  # without the head's 1×1
+        layers = testing.pixel_cnn_layers(2)[:-1]  # without the head's 1×1
         for site in [(5, 4, 0), (5, 4, self.colors - 1), (0, 0, 0), (7, 7, 0)]:
             expected = testing.masked_conv_receptive_field(layers, shape, site)
             testing.assert_causal(backbone, shape, site, expected=expected)
@@ -94,7 +85,7 @@ def test_full_model_gradient_causality(colors):
     shape = (6, 6, colors)
     for site in [(3, 2, 0), (3, 2, colors - 1), (5, 5, colors - 1)]:
         expected = testing.masked_conv_receptive_field(
-            pixel_cnn_layers(1), shape, site
+            testing.pixel_cnn_layers(1), shape, site
         )
         testing.assert_causal(
             model.compute_params, shape, site, expected=expected

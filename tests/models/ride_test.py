@@ -34,30 +34,15 @@ def make_model(shape=(5, 6, 1), levels=4, layers=1, adapt=True, **kwargs):
     return model
 
 
-def ride_field(shape, site):
-    """Pixels `h_ij` reads: rows above up to column j+2, then the row's
-    pixels left of j (the 3×5 window swept over the upper-left quadrant)."""
-    i, j, _ = site
-    field = np.zeros(shape, bool)
-    field[:i, : j + 3] = True
-    field[i, :j] = True
-    return field
-
-
-def window_field(shape, site):
-    """The plain MCGSM's inputs: the 3×5 causal window only."""
-    i, j, _ = site
-    field = np.zeros(shape, bool)
-    field[max(i - 2, 0) : i, max(j - 2, 0) : j + 3] = True
-    field[i, max(j - 2, 0) : j] = True
-    return field
-
-
 @pytest.mark.parametrize("layers", [0, 1, 2])
 @pytest.mark.parametrize("site", [(2, 3, 0), (4, 0, 0), (0, 5, 0), (4, 5, 0)])
 def test_hidden_states_read_exactly_the_causal_field(layers, site):
     model = make_model(layers=layers)
-    field = ride_field if layers else window_field
+    field = (
+        testing.ride_receptive_field
+        if layers
+        else testing.window_receptive_field
+    )
     testing.assert_causal(
         model.backbone,
         (5, 6, 1),
@@ -71,7 +56,7 @@ def test_pixel_density_reads_its_value_and_the_causal_field_only():
     shape = (5, 6, 1)
     site = (3, 2, 0)
     density = lambda y: model.pixel_log_density(y)[..., None]  # noqa: E731
-    expected = ride_field(shape, site)
+    expected = testing.ride_receptive_field(shape, site)
     expected[site] = True
     testing.assert_causal(density, shape, site, expected=expected, strict=False)
 
