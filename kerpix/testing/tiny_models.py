@@ -193,17 +193,10 @@ def every_param_in_every_group(model, conditions):
     colors = model.image_shape[-1]
 
     def fn(x):
-        from keras import ops
-
-        return ops.concatenate([model.compute_params(x)] * colors, axis=-1)
+        params = model.compute_params(x)
+        return keras.ops.concatenate([params] * colors, axis=-1)
 
     return fn
-
-
-def autoencoder_decoder(model, conditions):
-    """The decoder given fixed codes (the codes themselves read the whole
-    image: the auto-encoder's likelihood is conditional on them)."""
-    return lambda x: model.compute_params(x, conditions[: x.shape[0]])
 
 
 def ride_hidden_states(model, conditions):
@@ -302,8 +295,9 @@ register_tiny_model(
     kernel_size=3,
     encoder_filters=4,
     conditioning_filters=4,
+    # The decoder given fixed codes (the default causal function's
+    # conditions: the codes themselves read the whole image).
     causal_field=gated_field,
-    causal_fn=autoencoder_decoder,
 )
 register_tiny_model(
     "row_lstm_pixel_rnn",
