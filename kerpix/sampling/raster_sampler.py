@@ -35,6 +35,8 @@ class RasterSampler(Sampler):
     (3, 4, 4, 1)
     """
 
+    method = "naive"
+
     def __init__(self, temperature=1.0, seed=None, jit_compile=False):
         super().__init__(temperature, seed, jit_compile)
 

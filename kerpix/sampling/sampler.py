@@ -52,6 +52,9 @@ class Sampler:
             --compare-jit`, the README's sampling table).
     """
 
+    # The name `model.sample(method=...)` and `get_sampler` know it by.
+    method = None
+
     def __init__(self, temperature=1.0, seed=None, jit_compile=True):
         if not isinstance(temperature, (int, float)) or temperature < 0:
             raise ValueError(
@@ -92,6 +95,19 @@ class Sampler:
             known,
             batch_size=batch_size,
         )
+
+    def check_model(self, model):
+        """Refuse a model whose `sampling_methods` do not include this
+        sampler's `method` (RIDE and the MCGSM have no naive sampler)."""
+        methods = getattr(model, "sampling_methods", None)
+        if self.method is not None and methods is not None:
+            if self.method not in methods:
+                raise ValueError(
+                    f"Invalid value for argument `model`. {type(self).__name__}"
+                    f" (method={self.method!r}) cannot sample a "
+                    f"{type(model).__name__}; its sampling methods are "
+                    f"{list(methods)}. Received: model={model.name!r}"
+                )
 
     def make_noise(self, model, num_samples=None, noise=None):
         """Validate `noise`, or draw it from `seed` for `num_samples`."""
@@ -151,6 +167,7 @@ class Sampler:
         compiled call; with one, or with `num_rows`, each call fills
         `rows_between_updates(H)` rows.
         """
+        self.check_model(model)
         if conditional_input is None and getattr(model, "conditional_dims", 0):
             raise ValueError(
                 "Invalid value for argument `conditional_input`. This model "

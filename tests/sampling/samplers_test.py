@@ -10,15 +10,23 @@ from kerpix.testing.tiny_models import TINY_MODELS
 from kerpix.testing.tiny_models import build_tiny_model
 
 # The samplers' grid runs over these registered tiny models
-# (kerpix.testing.tiny_models) at each shape and number of levels below;
-# tests/models/tiny_models_test.py runs cached == naive over every
-# registered model at its own shape.
+# (kerpix.testing.tiny_models). tests/models/tiny_models_test.py runs
+# cached == naive over every registered model at its own shape and
+# levels; the grid adds the settings that live in the heads and the
+# sampler (256 and 2 levels, temperature below 1 and 0): each runs on the
+# two heads' models (the categorical PixelCNN, the logistic mixture) and
+# on one recurrent or gated backbone in rotation.
 FAMILIES = [
     "pixel_cnn",
     "gated_pixel_cnn",
     "row_lstm_pixel_rnn",
     "diagonal_bilstm_pixel_rnn",
     "gated_pixel_cnn_logistic_mixture",
+]
+ROTATION = [
+    "row_lstm_pixel_rnn",
+    "diagonal_bilstm_pixel_rnn",
+    "gated_pixel_cnn",
 ]
 
 
@@ -27,14 +35,21 @@ def make_model(shape, levels, family="pixel_cnn"):
 
 
 def grid(*params):
-    """`params` for every family but a logistic mixture at 2 levels (a
-    2-level model has the categorical head)."""
-    return [
-        pytest.param(family, *p.values, id=f"{p.id}-{family}")
-        for p in params
-        for family in FAMILIES
-        if not (family.endswith("logistic_mixture") and p.values[1] == 2)
-    ]
+    """`params`, each for the PixelCNN, the logistic mixture (not at 2
+    levels: a 2-level model has the categorical head) and one backbone of
+    `ROTATION` in turn."""
+    cases = []
+    for k, p in enumerate(params):
+        families = [
+            "pixel_cnn",
+            "gated_pixel_cnn_logistic_mixture",
+            ROTATION[k % len(ROTATION)],
+        ]
+        for family in families:
+            if family.endswith("logistic_mixture") and p.values[1] == 2:
+                continue
+            cases.append(pytest.param(family, *p.values, id=f"{p.id}-{family}"))
+    return cases
 
 
 @pytest.mark.parametrize(
@@ -72,8 +87,16 @@ def assert_same_samples(model, a, b, noise, temperature=1.0):
     assert len(agreement["ties"]) <= 1, agreement
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("shape, levels", [((6, 5, 3), 4), ((6, 5, 1), 256)])
+@pytest.mark.parametrize(
+    "family, shape, levels",
+    # Every family's cached commit of known pixels, in colour (passes per
+    # sub-pixel); 256 grey levels once per head.
+    [(family, (6, 5, 3), 4) for family in FAMILIES]
+    + [
+        ("pixel_cnn", (6, 5, 1), 256),
+        ("gated_pixel_cnn_logistic_mixture", (6, 5, 1), 256),
+    ],
+)
 def test_completion_keeps_known_pixels_and_samplers_agree(
     family, shape, levels
 ):
@@ -110,13 +133,30 @@ def test_method_argument_and_seed():
     model = make_model((5, 5, 1), 4)
     a = model.sample(2, seed=3, method="cached", verbose=0)
     b = model.sample(2, seed=3, method="naive", verbose=0)
-    np.testing.assert_array_equal(a, b)
+    noise = sampling.CachedSampler(seed=3).make_noise(model, 2)
+    np.testing.assert_array_equal(model.sample(noise=noise, verbose=0), a)
+    assert_same_samples(model, b, a, noise)
     with pytest.raises(
         ValueError,
         match=r"Invalid value for argument `method`\. Expected one of "
         r"\['cached', 'naive'\]\. Received: method='fast'",
     ):
         model.sample(1, method="fast")
+
+
+@pytest.mark.parametrize("family", ["ride", "mcgsm"])
+def test_a_sampler_refuses_a_model_without_its_method(family):
+    model = build_tiny_model(family)
+    assert model.sampling_methods == ("cached",)
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid value for argument `model`\. RasterSampler "
+        r"\(method='naive'\) cannot sample a (RIDE|MCGSM); its sampling "
+        r"methods are \['cached'\]\. Received: model=",
+    ):
+        sampling.RasterSampler(seed=0)(model, num_samples=1, verbose=0)
+    with pytest.raises(ValueError, match=r"Received: method='naive'"):
+        model.sample(1, method="naive", verbose=0)
 
 
 @pytest.mark.parametrize("family", ["pixel_cnn", "row_lstm_pixel_rnn"])
