@@ -1,5 +1,9 @@
 """Causal building blocks, one per file; `keras` and `keras.ops` only."""
 
+from kerpix.layers.cached_layer import BLOCKS
+from kerpix.layers.cached_layer import CachedLayer
+from kerpix.layers.cached_layer import get_block
+from kerpix.layers.cached_layer import register_block
 from kerpix.layers.causal_neighborhood import CausalNeighborhood
 from kerpix.layers.diagonal_bilstm import DiagonalBiLSTM
 from kerpix.layers.gated_pixel_cnn_block import GatedPixelCNNBlock

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerpix.layers.cached_layer import CachedLayer
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
@@ -11,7 +12,7 @@ from kerpix.utils.validation import validate_color_multiple
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
-class DiagonalBiLSTM(keras.layers.Layer):
+class DiagonalBiLSTM(CachedLayer):
     """Diagonal BiLSTM of PixelRNN (van den Oord et al. 2016, §3.2).
 
     Each direction is a diagonal LSTM: the input is skewed (row `i`

@@ -1,10 +1,13 @@
 import keras
 
+from kerpix.layers.cached_layer import CachedLayer
+from kerpix.layers.cached_layer import register_block
 from kerpix.layers.masked_conv2d import MaskedConv2D
 
 
+@register_block("residual")
 @keras.saving.register_keras_serializable(package="kerpix")
-class ResidualBlock(keras.layers.Layer):
+class ResidualBlock(CachedLayer):
     """PixelCNN residual block of masked convolutions (PixelRNN Fig. 5).
 
     `y = x + Conv1x1_B(ReLU(ConvKxK_B(ReLU(Conv1x1_B(ReLU(x))))))`, the
@@ -77,29 +80,33 @@ class ResidualBlock(keras.layers.Layer):
 
     # === Step-wise (one pixel) computation, for cached sampling ===
 
-    def initial_cache(self, batch_size, width):
-        """Zero row buffer of the middle convolution's input (see
-        `MaskedConv2D.initial_cache`): its size does not depend on the
-        image height."""
-        return self.spatial.initial_cache(batch_size, width)
+    # The cache: the row buffer of the middle convolution's input (see
+    # `MaskedConv2D.initial_cache`); its size does not depend on the image
+    # height.
+    cache_size = 1
 
-    def next_row(self, cache):
-        """`cache` before the next image row (`MaskedConv2D.next_row`)."""
-        return self.spatial.next_row(cache)
+    def initial_cache(self, batch_size, width):
+        return (self.spatial.initial_cache(batch_size, width),)
+
+    def start_row(self, cache, i):
+        """`cache` before row `i` (`MaskedConv2D.next_row`)."""
+        (rows,) = cache
+        return (self.spatial.next_row(rows),)
 
     def step(self, cache, inputs, i, j):
         """Block output at pixel `(i, j)` from its input there, `(N, F)`.
 
-        Writes the pixel's reduced features into `cache` and reads the
+        Writes the pixel's reduced features into the cache and reads the
         middle convolution's causal window from it. Returns
         `(outputs, cache)`.
         """
+        (rows,) = cache
         reduced = self.reduce.call_pointwise(keras.activations.relu(inputs))
         reduced = keras.activations.relu(reduced)
-        cache = self.spatial.cache_pixel(cache, j, reduced)
-        x = self.spatial.call_at_pixel(cache, j)
+        rows = self.spatial.cache_pixel(rows, j, reduced)
+        x = self.spatial.call_at_pixel(rows, j)
         x = self.expand.call_pointwise(keras.activations.relu(x))
-        return inputs + x, cache
+        return inputs + x, (rows,)
 
     def compute_output_shape(self, input_shape):
         return input_shape

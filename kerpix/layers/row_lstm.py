@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from kerpix.layers.cached_layer import CachedLayer
 from kerpix.layers.lstm_gates import lstm_cell
 from kerpix.layers.masked_conv2d import MaskedConv2D
 from kerpix.ops import loops
@@ -11,7 +12,7 @@ from kerpix.utils.validation import validate_color_multiple
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
-class RowLSTM(keras.layers.Layer):
+class RowLSTM(CachedLayer):
     """Row LSTM of PixelRNN (van den Oord et al. 2016, §3.1): one row at a
     time, top to bottom, every pixel of a row at once.
 

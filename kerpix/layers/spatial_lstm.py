@@ -2,13 +2,14 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerpix.layers.cached_layer import CachedLayer
 from kerpix.ops.pixels import read_column
 from kerpix.ops.pixels import update_column
 from kerpix.utils.validation import validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerpix")
-class SpatialLSTM(keras.layers.Layer):
+class SpatialLSTM(CachedLayer):
     """Spatial LSTM of RIDE (Theis & Bethge 2015, "Generative Image
     Modeling Using Spatial LSTMs"): a 2-D LSTM whose state at pixel
     `(i, j)` reads the states to its left and above.
@@ -155,7 +156,7 @@ class SpatialLSTM(keras.layers.Layer):
         pixel = ops.zeros((batch_size, self.units), dtype)
         return row, row, row, row, pixel, pixel
 
-    def start_row(self, cache):
+    def start_row(self, cache, i):
         """The caches before a row: the last row becomes the row above."""
         _, h_row, _, c_row, h_prev, _ = cache
         zeros = ops.zeros_like(h_prev)

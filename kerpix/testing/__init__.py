@@ -11,6 +11,8 @@ from kerpix.testing.causality import ride_receptive_field
 from kerpix.testing.causality import site_gradient
 from kerpix.testing.causality import window_receptive_field
 from kerpix.testing.gradients import input_gradient
+from kerpix.testing.harness import run_density_model_test
+from kerpix.testing.step_interface import assert_layer_step_matches_call
 from kerpix.testing.step_interface import assert_step_matches_call
 from kerpix.testing.test_case import all_images
 from kerpix.testing.test_case import assert_normalized

@@ -45,3 +45,43 @@ def assert_step_matches_call(backbone, batch_size=2, seed=0, atol=1e-5):
                         "differ from the full forward pass."
                     )
             state = backbone.commit(new_state, x[:, i, j], i, j)
+
+
+def assert_layer_step_matches_call(
+    layer, input_shape, batch_size=2, seed=0, atol=1e-5
+):
+    """Drive a `kerpix.layers.CachedLayer`'s `initial_cache`/`start_row`/
+    `step` over an input map `(H, W, F)` in raster order, the way its
+    backbone does.
+
+    Colour pass `c` at a pixel starts from the cache before the pixel and
+    sees the true inputs of colour groups up to `c` and garbage after (a
+    layer's inputs in later groups are not computed yet); output group `c`
+    must equal the full forward pass. The last pass's cache goes on.
+    """
+    rng = np.random.default_rng(seed)
+    height, width, features = input_shape
+    x = rng.normal(size=(batch_size,) + tuple(input_shape)).astype("float32")
+    full = keras.ops.convert_to_numpy(layer(x))
+    colors = getattr(layer, "num_color_channels", 1)
+    in_group = features // colors
+    out_group = full.shape[-1] // colors
+    cache = layer.initial_cache(batch_size, width)
+    for i in range(height):
+        cache = layer.start_row(cache, i)
+        for j in range(width):
+            for c in range(colors):
+                inputs = x[:, i, j].copy()
+                later = inputs[:, (c + 1) * in_group :]
+                inputs[:, (c + 1) * in_group :] = rng.normal(size=later.shape)
+                outputs, new_cache = layer.step(cache, inputs, i, j)
+                got = keras.ops.convert_to_numpy(outputs)
+                group = slice(c * out_group, (c + 1) * out_group)
+                if not np.allclose(
+                    got[:, group], full[:, i, j, group], atol=atol
+                ):
+                    raise AssertionError(
+                        f"{type(layer).__name__}.step at pixel {(i, j)}, "
+                        f"colour {c} differs from the full forward pass."
+                    )
+            cache = new_cache

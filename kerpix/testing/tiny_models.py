@@ -147,6 +147,24 @@ def representative(family):
     return TINY_MODELS[family]
 
 
+def example_images(model, batch_size=2, seed=0):
+    """Random integer images at the model's shape and levels."""
+    return np.random.default_rng(seed).integers(
+        0, model.num_levels, (batch_size,) + tuple(model.image_shape)
+    )
+
+
+def fixed_log_prob(model, images):
+    """`model.log_prob(images)` as a deterministic function of the weights:
+    with example conditions for conditional models and a fixed
+    dequantization (noise 0.5) for RIDE and the MCGSM, so two models with
+    the same weights must give the same scores."""
+    if model.dequantizes:
+        return model.log_prob(images, noise=np.full(images.shape, 0.5, "f4"))
+    conditions = example_conditions(model, len(images))
+    return model.log_prob(images, conditional_input=conditions)
+
+
 # Receptive fields, from the entry's arguments (NumPy references in
 # kerpix.testing.causality).
 

@@ -89,3 +89,27 @@ def test_ride_textures(shared_data_dir, tmp_path, texture):
     )
     assert "bits/px (dequantized bound" in out
     assert "MCMC: filled crops <=" in out
+
+
+def test_masked_1x1_block_is_one_file(tmp_path):
+    """The layer-protocol example: a new cached layer defined and
+    registered in its own file passes the battery and exports."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "examples", "masked_1x1_block.py"),
+            f"--export={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for check in (
+        "check_causal: passed",
+        "check_normalized: passed",
+        "check_cached_equals_naive: passed",
+        "check_config_round_trip: passed",
+        "SavedModel and ONNX under",
+    ):
+        assert check in result.stdout, result.stdout

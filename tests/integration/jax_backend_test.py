@@ -77,8 +77,8 @@ def test_core_suite_passes_on_jax():
     passed = [line for line in out.splitlines() if line.startswith("PASSED")]
     for name in (
         "family_is_its_own_class",
-        "tiny_models_test.py::test_causal",
-        "tiny_models_test.py::test_normalized",
-        "tiny_models_test.py::test_cached_equals_naive",
+        "tiny_models_test.py::test_harness[pixel_cnn-check_causal]",
+        "tiny_models_test.py::test_harness[pixel_cnn-check_normalized]",
+        "tiny_models_test.py::test_harness[pixel_cnn-check_cached_equals",
     ):
         assert any(name in line for line in passed), (name, out[-3000:])

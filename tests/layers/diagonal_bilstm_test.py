@@ -91,6 +91,16 @@ def test_without_the_shift_down_the_gradient_test_catches_a_leak():
         testing.assert_causal(Unshifted(2), (4, 5, 1), (2, 1, 0))
 
 
+@pytest.mark.parametrize("colors", [1, 3])
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_cached_step_equals_the_full_layer(colors, mask_type):
+    layer = layers.DiagonalBiLSTM(
+        2 * colors, mask_type=mask_type, num_color_channels=colors
+    )
+    assert isinstance(layer, layers.CachedLayer)
+    testing.assert_layer_step_matches_call(layer, (4, 5, colors))
+
+
 def test_serialization_and_bad_arguments():
     layer = layers.DiagonalBiLSTM(6, num_color_channels=3)
     testing.run_serialization_test(layer)

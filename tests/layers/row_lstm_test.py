@@ -80,6 +80,16 @@ def test_gradient_causality_triangular_receptive_field(colors, mask_type):
         )
 
 
+@pytest.mark.parametrize("colors", [1, 3])
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_cached_step_equals_the_full_layer(colors, mask_type):
+    layer = layers.RowLSTM(
+        2 * colors, mask_type=mask_type, num_color_channels=colors
+    )
+    assert isinstance(layer, layers.CachedLayer)
+    testing.assert_layer_step_matches_call(layer, (4, 5, colors))
+
+
 def test_serialization_and_bad_arguments():
     layer = layers.RowLSTM(6, kernel_size=5, num_color_channels=3)
     again = testing.run_serialization_test(layer)

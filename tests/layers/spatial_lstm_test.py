@@ -55,17 +55,8 @@ def test_state_reads_exactly_the_upper_left_quadrant(site):
 
 
 def test_step_matches_the_wavefront():
-    lstm = layers.SpatialLSTM(3)
-    x = np.random.default_rng(0).normal(size=(2, 3, 4, 2)).astype("float32")
-    full = keras.ops.convert_to_numpy(lstm(x))
-    cache = lstm.initial_cache(2, 4)  # rows of caches, none image-sized
-    for i in range(3):
-        cache = lstm.start_row(cache)
-        for j in range(4):
-            h, cache = lstm.step(cache, x[:, i, j], i, j)
-            np.testing.assert_allclose(
-                keras.ops.convert_to_numpy(h), full[:, i, j], atol=1e-5
-            )
+    # Caches are rows and pixels, none image-sized.
+    testing.assert_layer_step_matches_call(layers.SpatialLSTM(3), (3, 4, 2))
 
 
 def test_serialization_and_bad_units():

@@ -13,23 +13,14 @@ import pytest
 
 from kerpix import models
 from kerpix.models import FAMILIES
+from kerpix.testing.tiny_models import example_images
+from kerpix.testing.tiny_models import fixed_log_prob
 from kerpix.testing.tiny_models import representative
 
 
 def build(family):
     """The family's representative in the one registry of tiny models."""
     return representative(family).build()
-
-
-def scores(model):
-    images = np.random.default_rng(0).integers(
-        0, model.num_levels, (2,) + model.image_shape
-    )
-    if model.num_classes:
-        return model.log_prob(images, conditional_input=np.array([0, 2]))
-    if isinstance(model, models.RIDE):  # a fixed dequantization
-        return model.log_prob(images, noise=np.full(images.shape, 0.5, "f4"))
-    return model.log_prob(images)
 
 
 def test_families_register_themselves_in_the_one_map():
@@ -50,14 +41,15 @@ def test_family_is_its_own_class_through_config_and_keras_file(
     assert type(model) is cls
     assert isinstance(model, models.DensityModel)
     assert cls.preset_family == family
-    expected = scores(model)
+    images = example_images(model)
+    expected = fixed_log_prob(model, images)
     again = cls.from_config(model.get_config())
     assert type(again) is cls
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
     assert type(loaded) is cls
-    np.testing.assert_array_equal(scores(loaded), expected)
+    np.testing.assert_array_equal(fixed_log_prob(loaded, images), expected)
 
 
 def test_a_preset_saved_as_the_generic_class_loads_as_the_family(tmp_path):
@@ -83,7 +75,10 @@ def test_a_preset_saved_as_the_generic_class_loads_as_the_family(tmp_path):
     ):
         loaded = loader(path)
         assert type(loaded) is models.PixelCNN
-        np.testing.assert_array_equal(scores(loaded), scores(model))
+        images = example_images(model)
+        np.testing.assert_array_equal(
+            fixed_log_prob(loaded, images), fixed_log_prob(model, images)
+        )
 
 
 def test_mcgsm_refuses_a_spatial_lstm():

@@ -22,6 +22,8 @@ class PixelCNN(ImageDensityModel):
         first_kernel_size: int. Kernel of the mask-A layer. Defaults to `7`.
         output_filters: int. Width of the output 1×1 layer. Defaults to
             `filters`.
+        block: str. The registered block (`kerpix.layers.BLOCKS`) stacked
+            `num_layers` times. Defaults to `"residual"`.
         head: `"auto"`, `"categorical"`, `"bernoulli"` or a head instance.
         name: str. Model name.
 
@@ -43,6 +45,7 @@ class PixelCNN(ImageDensityModel):
         kernel_size=3,
         first_kernel_size=7,
         output_filters=None,
+        block="residual",
         head="auto",
         name="pixel_cnn",
         backbone=None,
@@ -56,6 +59,7 @@ class PixelCNN(ImageDensityModel):
                 kernel_size=kernel_size,
                 first_kernel_size=first_kernel_size,
                 output_filters=output_filters,
+                block=block,
                 name=f"{name}_backbone",
             )
             head = get_head(head, backbone.image_shape[-1], num_levels)

@@ -1,7 +1,8 @@
 import keras
 
+from kerpix.layers import residual_block  # noqa: F401 (the default)
+from kerpix.layers.cached_layer import get_block
 from kerpix.layers.masked_conv2d import MaskedConv2D
-from kerpix.layers.residual_block import ResidualBlock
 from kerpix.models.backbone import Backbone
 from kerpix.models.state_layout import StateLayout
 from kerpix.utils.validation import validate_color_multiple
@@ -15,7 +16,8 @@ class PixelCNNBackbone(Backbone):
 
     A `first_kernel_size`² mask-A convolution with `2h = filters` channels,
     `num_layers` residual blocks of `kernel_size`² mask-B convolutions
-    (`kerpix.layers.ResidualBlock`), then ReLU and a 1×1 mask-B convolution
+    (`kerpix.layers.ResidualBlock`, or any block registered with
+    `kerpix.layers.register_block`), then ReLU and a 1×1 mask-B convolution
     followed by ReLU; the head adds the last 1×1 mask-B layer (the paper's
     "ReLU followed by 1×1 conv, mask B (2 layers)").
 
@@ -35,6 +37,8 @@ class PixelCNNBackbone(Backbone):
             Defaults to `7`.
         output_filters: int. Channels of the final 1×1 layer. Defaults
             to `filters`.
+        block: str. The registered block stacked `num_layers` times
+            (`kerpix.layers.BLOCKS`). Defaults to `"residual"`.
 
     Input shape:
         `(batch_size, H, W, C)` floats in `[-1, 1]`.
@@ -61,8 +65,10 @@ class PixelCNNBackbone(Backbone):
         kernel_size=3,
         first_kernel_size=7,
         output_filters=None,
+        block="residual",
         **kwargs,
     ):
+        block_class = get_block(block)
         image_shape = validate_image_shape(image_shape)
         validate_positive_int("filters", filters)
         validate_positive_int("num_layers", num_layers)
@@ -81,7 +87,7 @@ class PixelCNNBackbone(Backbone):
             name="first_conv",
         )
         blocks = [
-            ResidualBlock(
+            block_class(
                 filters,
                 kernel_size,
                 num_color_channels=colors,
@@ -100,8 +106,8 @@ class PixelCNNBackbone(Backbone):
         # === Functional Model ===
         inputs = keras.Input(shape=image_shape, name="images")
         x = first(inputs)
-        for block in blocks:
-            x = block(x)
+        for layer in blocks:
+            x = layer(x)
         x = output(keras.activations.relu(x))
         outputs = keras.activations.relu(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -117,6 +123,7 @@ class PixelCNNBackbone(Backbone):
         self.kernel_size = kernel_size
         self.first_kernel_size = first_kernel_size
         self.output_filters = output_filters
+        self.block = block
 
     # === Step interface (see `Backbone`) ===
     # State: the row buffer of the input image (the first layer's rows)
@@ -126,7 +133,10 @@ class PixelCNNBackbone(Backbone):
     def state_layout(self):
         return StateLayout(
             [("image", None)]
-            + [(f"block_{k}", None) for k in range(len(self.blocks))]
+            + [
+                (f"block_{k}", block.cache_size)
+                for k, block in enumerate(self.blocks)
+            ]
         )
 
     def initial_state(self, batch_size):
@@ -144,7 +154,7 @@ class PixelCNNBackbone(Backbone):
         named = self.state_layout.unpack(state)
         named["image"] = self.first.next_row(named["image"])
         for k, block in enumerate(self.blocks):
-            named[f"block_{k}"] = block.next_row(named[f"block_{k}"])
+            named[f"block_{k}"] = block.start_row(named[f"block_{k}"], i)
         return self.state_layout.pack(named)
 
     def step(self, state, pixel, i, j, conditional_input=None):
@@ -177,6 +187,7 @@ class PixelCNNBackbone(Backbone):
                 "kernel_size": self.kernel_size,
                 "first_kernel_size": self.first_kernel_size,
                 "output_filters": self.output_filters,
+                "block": self.block,
             }
         )
         return config

@@ -142,7 +142,7 @@ class RIDEBackbone(keras.Model):
         )
         named["left"] = ops.zeros_like(named["left"])
         for k, lstm in enumerate(self.lstms):
-            named[f"lstm_{k}"] = lstm.start_row(named[f"lstm_{k}"])
+            named[f"lstm_{k}"] = lstm.start_row(named[f"lstm_{k}"], i)
         return self.state_layout.pack(named)
 
     def neighbors(self, state, i, j):
