@@ -8,5 +8,6 @@ from kerpix.data.datasets import num_levels_of
 from kerpix.data.datasets import to_numpy
 from kerpix.data.dead_leaves import dead_leaves
 from kerpix.data.levels import to_levels
+from kerpix.data.natural_patches import brick_patches
 from kerpix.data.natural_patches import natural_patches
 from kerpix.data.rgb_patches import rgb_patches

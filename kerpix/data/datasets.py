@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from kerpix.data.dead_leaves import dead_leaves
+from kerpix.data.natural_patches import brick_patches
 from kerpix.data.natural_patches import natural_patches
 from kerpix.data.rgb_patches import rgb_patches
 
@@ -17,6 +18,7 @@ DATASETS = (
     "dead_leaves",
     "natural_patches",
     "rgb_patches",
+    "brick_patches",
     "mnist",
     "binarized_mnist",
     "cifar10",
@@ -33,17 +35,19 @@ LABELLED = (
     "downsampled_imagenet64",
 )
 # Generated (or cut) in memory: sized by `image_shape` / `num_images`.
-IN_MEMORY = ("dead_leaves", "natural_patches", "rgb_patches")
+IN_MEMORY = ("dead_leaves", "natural_patches", "rgb_patches", "brick_patches")
 # Patches cut in memory from scikit-image's photographs: name -> (cutter,
 # channels, default patch size).
 PATCHES = {
     "natural_patches": (natural_patches, 1, 16),
     "rgb_patches": (rgb_patches, 3, 32),
+    "brick_patches": (brick_patches, 1, 16),
 }
 SPLITS = {
     "dead_leaves": ("train", "validation", "test"),
     "natural_patches": ("train", "validation", "test"),
     "rgb_patches": ("train", "validation", "test"),
+    "brick_patches": ("train", "validation", "test"),
     "mnist": ("train", "test"),
     "binarized_mnist": ("train", "validation", "test"),
     "cifar10": ("train", "test"),
@@ -97,6 +101,8 @@ def load(
             photographs in scikit-image, split by source image; see
             `kerpix.data.natural_patches`), `"rgb_patches"` (their colour
             counterpart, 32×32×3 by default; `kerpix.data.rgb_patches`),
+            `"brick_patches"` (16×16 patches of scikit-image's brick
+            texture, split by rows; `kerpix.data.brick_patches`),
             `"mnist"`,
             `"binarized_mnist"`, `"cifar10"` (32×32×3, train 50k / test
             10k, from the official `cifar-10-python.tar.gz` or its

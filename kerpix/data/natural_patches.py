@@ -77,6 +77,35 @@ def natural_patches(split="train", patch_size=16, num_images=None):
     return patches[..., None]
 
 
+# Rows of scikit-image's 512×512 brick texture in each split of
+# `brick_patches`: the upper half trains, two bands below it validate and
+# test (patches never straddle two splits).
+BRICK_ROWS = {"train": (0, 256), "validation": (256, 320), "test": (320, 512)}
+
+
+def brick_patches(split="train", patch_size=16, num_images=None):
+    """Grey `patch_size × patch_size` patches of scikit-image's brick
+    texture (`skimage.data.brick`, 512×512, 8 bits), uint8 `(N, P, P, 1)`:
+    a texture dataset for synthesis and inpainting. The split is by rows
+    (`BRICK_ROWS`): train the upper half (stride `P / 2`), validation rows
+    256-319 and test rows 320-511 (disjoint patches).
+
+    Example:
+
+    >>> kerpix.data.brick_patches("test", patch_size=16).shape
+    (384, 16, 16, 1)
+    """
+    sources = {name: (name,) for name in BRICK_ROWS}
+
+    def read(name):
+        start, stop = BRICK_ROWS[name]
+        return grey_image("brick")[start:stop]
+
+    return cut_patches(
+        "brick_patches", sources, read, split, patch_size, num_images
+    )[..., None]
+
+
 def cut_patches(dataset, sources, read, split, patch_size, num_images):
     """`patch_size`-square patches of `read(name)` for every source image
     `name` of `sources[split]`, on a grid of stride `P / 2` (train) or `P`

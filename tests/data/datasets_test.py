@@ -86,7 +86,8 @@ def test_no_data_dir(monkeypatch):
             ("cifar100",),
             {},
             r"Invalid value for argument `name`\. Expected one of "
-            r"\['dead_leaves', 'natural_patches', 'rgb_patches', 'mnist', "
+            r"\['dead_leaves', 'natural_patches', 'rgb_patches', "
+            r"'brick_patches', 'mnist', "
             r"'binarized_mnist', 'cifar10', 'downsampled_imagenet32', "
             r"'downsampled_imagenet64', 'pixelrnn_imagenet32', "
             r"'pixelrnn_imagenet64'\]\. Received: "
@@ -148,6 +149,37 @@ def test_natural_patches_are_split_by_source_image():
     # Training patches overlap by half a patch.
     train = data.natural_patches("train", patch_size=64)
     assert len(train) > 4 * 9 * 8  # >= 4× the disjoint count per image
+
+
+def test_brick_patches_are_split_by_rows():
+    pytest.importorskip("skimage")
+    module = importlib.import_module("kerpix.data.natural_patches")
+    brick = module.grey_image("brick")
+    assert brick.shape == (512, 512)
+    test = data.brick_patches("test", patch_size=16)
+    # Rows 320-511, disjoint: 12 × 32 patches, each one of that grid.
+    assert test.shape == (12 * 32, 16, 16, 1) and test.dtype == np.uint8
+    grid = {
+        brick[i : i + 16, j : j + 16].tobytes()
+        for i in range(320, 512 - 15, 16)
+        for j in range(0, 512 - 15, 16)
+    }
+    assert all(patch[..., 0].tobytes() in grid for patch in test)
+    # Training patches come from the upper half only, half-overlapping.
+    train = data.brick_patches("train", patch_size=16)
+    assert len(train) == 31 * 63
+    upper = {
+        brick[i : i + 16, j : j + 16].tobytes()
+        for i in range(0, 256 - 15, 8)
+        for j in range(0, 512 - 15, 8)
+    }
+    assert all(patch[..., 0].tobytes() in upper for patch in train[:50])
+    again = data.to_numpy(data.load("brick_patches", "validation"))
+    np.testing.assert_array_equal(again, data.brick_patches("validation"))
+    with pytest.raises(ValueError, match=r"`patch_size`.*\[2, 64\]"):
+        data.brick_patches("validation", patch_size=65)
+    with pytest.raises(ValueError, match=r"brick_patches has the splits"):
+        data.brick_patches("valid")
 
 
 def test_natural_patches_bad_input(monkeypatch):
