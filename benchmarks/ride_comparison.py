@@ -55,11 +55,12 @@ LAYERS = {"mcgsm": 0, "ride": 1, "ride_2_layers": 2, "ride_frozen": 1}
 # exactly as the plain MCGSM is): how much a fitted head gets from
 # untrained hidden states.
 DIAGNOSTIC = ("ride_frozen",)
-DATASETS = ("dead_leaves", "natural_patches", "mnist")
+DATASETS = ("dead_leaves", "natural_patches", "brick_patches", "mnist")
 # `--schedule paper`: each dataset's images as `kerpix.data.load` takes
 # them (the splits of the dataset's presets).
 PAPER_DATA = {
     "natural_patches": {"image_shape": (32, 32, 1)},
+    "brick_patches": {"image_shape": (16, 16, 1)},
     "dead_leaves": {
         "image_shape": (16, 16, 1),
         "num_grey_levels": 16,
