@@ -200,18 +200,31 @@ def test_shipped_preset_scores_its_recorded_nll(name):
     )
 
 
-def test_ride_preset_inpaints_a_hole_better_than_noise():
-    """`RIDE.inpaint` / `complete` on the shipped natural-patches RIDE: a
-    6×6 hole in two test patches (the camera and coffee photographs, never
-    seen in training) is filled in range, the known pixels are kept, and
-    the filled patches are far more likely under the model than the same
-    patches with the hole filled by uniform noise."""
+# The large suite: the default one runs complete/inpaint on tiny RIDEs
+# (tests/models/ride_inpainting_test.py) and loads every preset.
+@pytest.mark.large
+@pytest.mark.parametrize(
+    "name, dataset",
+    [
+        pytest.param(name, dataset, id=name)
+        for name, dataset in [
+            ("natural_patches_ride", "natural_patches"),
+            ("brick_ride", "brick_patches"),
+        ]
+        if name in SHIPPED
+    ],
+)
+def test_ride_preset_inpaints_a_hole_better_than_noise(name, dataset):
+    """`RIDE.inpaint` / `complete` on a shipped RIDE: a 6×6 hole in two
+    test patches (never seen in training) is filled in range, the known
+    pixels are kept, and the filled patches are far more likely under the
+    model than the same patches with the hole filled by uniform noise."""
     from kerpix import data
 
-    model = models.RIDE.from_preset("natural_patches_ride")
+    model = models.RIDE.from_preset(name)
     patches = data.to_numpy(
         data.load(
-            "natural_patches",
+            dataset,
             "test",
             image_shape=model.image_shape,
             num_images=2,
