@@ -39,7 +39,7 @@ def discretized_logistic_log_prob(values, mean, log_scale, num_levels):
     upper = inv_scale * (centered + half)
     lower = inv_scale * (centered - half)
     # log(1 - exp(-width)); below 0.1 by its series (float32-exact there,
-    # and without expm1, which ONNX lacks).
+    # and without expm1: export graph rule `portable-special`).
     width = 2.0 * half * inv_scale
     small = width < 0.1
     safe = ops.where(small, 1.0, width)
@@ -169,7 +169,7 @@ class DiscretizedLogisticMixtureHead(PixelHead):
         parts = ops.split(params, sizes, axis=-1)
         logits, means, log_scales, coefficients = parts
         # Static sizes where known, -1 for the batch: a reshape to a
-        # computed shape hides the rank from tf2onnx inside ONNX loops.
+        # computed shape hides the rank (export graph rule `static-rank`).
         shape = tuple(-1 if d is None else d for d in params.shape[:-1])
         if shape.count(-1) > 1:
             shape = tuple(ops.shape(params)[:-1])
@@ -184,9 +184,8 @@ class DiscretizedLogisticMixtureHead(PixelHead):
 
     def _mean(self, means, coefficients, scaled, c):
         """`μ_{·,c}` `(…, K)` given the rescaled colours `scaled[c'] (…)`
-        of the colours `c' < c`. (Axes are counted from the front: inside
-        an ONNX loop tf2onnx may not know the rank that negative axes
-        need.)"""
+        of the colours `c' < c`. (Axes are counted from the front: export
+        graph rule `static-rank`.)"""
         axis = len(means.shape) - 2
         mean = ops.take(means, c, axis=axis)
         first = c * (c - 1) // 2

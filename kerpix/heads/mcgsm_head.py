@@ -143,7 +143,7 @@ class MCGSMHead(keras.layers.Layer):
             ops.reshape(component * log_precision, ops.shape(flat)), axis=-1
         )
         u = ops.clip(noise[..., 1], 1e-7, 1 - 1e-7)
-        normal = normal_quantile(u)  # elementary ops: exports to ONNX
+        normal = normal_quantile(u)  # export graph rule `portable-special`
         scale = ops.exp(-0.5 * chosen_log_precision) * temperature
         return chosen_mean + scale * normal
 

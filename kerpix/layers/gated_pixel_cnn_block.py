@@ -185,7 +185,8 @@ class GatedPixelCNNBlock(keras.layers.Layer):
         contiguous colour groups of the masked convolutions). One gather
         reorders them to `[f | g]`, then `ops.split`: strided slices or a
         5-D reshape trained 3× slower on CPU, and a concatenate inside the
-        sampling step's graph conditional does not convert to ONNX.
+        sampling step's graph conditional does not export (export graph
+        rule `no-conv-in-step`).
         """
         if self.num_color_channels > 1:
             x = ops.take(x, self._gate_order, axis=-1)

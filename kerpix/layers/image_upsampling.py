@@ -16,7 +16,7 @@ class ImageUpsampling(keras.layers.Layer):
 
     Both convolutions are written as einsums over shifted copies (no conv
     op), so the network also runs inside the graph conditional of an
-    exported sampling step, where tf2onnx cannot convert convolutions.
+    exported sampling step (export graph rule `no-conv-in-step`).
 
     Args:
         factor: tuple `(f_h, f_w)` of positive ints (or one int).

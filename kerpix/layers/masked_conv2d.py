@@ -189,8 +189,8 @@ class MaskedConv2D(keras.layers.Conv2D):
         if (dh, dw) != (1, 1):
             patch = patch[:, ::dh, ::dw, :]
         kernel = self._masked_kernel()[: kh // 2 + 1]
-        # One matmul over the flattened window (an einsum exports to ONNX
-        # as a dozen shape nodes around it).
+        # One matmul over the flattened window (export graph rule
+        # `few-nodes-per-step`).
         outputs = ops.matmul(
             ops.reshape(patch, (-1, math.prod(kernel.shape[:3]))),
             ops.reshape(kernel, (-1, kernel.shape[-1])),
@@ -205,8 +205,8 @@ class MaskedConv2D(keras.layers.Conv2D):
         band = ops.cast(cache, self.compute_dtype)[:, ::dh]
         kernel = self._masked_kernel()[: kh // 2 + 1]
         width = cache.shape[2] - (kw - 1) * dw
-        # A sum of einsums rather than a convolution: the step runs inside
-        # a graph conditional, where tf2onnx loses the shape a Conv needs.
+        # A sum of einsums rather than a convolution: the row start runs
+        # inside a graph conditional (export graph rule `no-conv-in-step`).
         outputs = 0
         for dx in range(kw):
             columns = band[:, :, dx * dw : dx * dw + width]
@@ -253,8 +253,8 @@ def pointwise(layer, features):
     features `(N, C)` -> `(N, filters)`, as a matrix product.
 
     Sampling steps use it instead of calling the layer on `(N, 1, 1, C)`:
-    the same values, and no convolution op, which tf2onnx cannot place
-    inside an ONNX `Loop` (`sample.onnx`).
+    the same values, and no convolution op (export graph rule
+    `no-conv-in-step`).
     """
     if isinstance(layer, MaskedConv2D):
         return layer.call_pointwise(features)

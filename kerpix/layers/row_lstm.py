@@ -28,8 +28,8 @@ class RowLSTM(CachedLayer):
     unmasked 1×k convolution of the row above. The receptive field is a
     triangle above the pixel, plus the row to its left. The scan over the
     `H` rows (static) is unrolled into the graph: one LSTM cell per row,
-    every column at once, no per-pixel ops; it exports to SavedModel and
-    ONNX as plain operations. (`keras.ops.scan` with a tuple carry failed
+    every column at once, no per-pixel ops; it exports as plain
+    operations. (`keras.ops.scan` with a tuple carry failed
     to trace under the TensorFlow backend in Keras 3.15.)
 
     Args:

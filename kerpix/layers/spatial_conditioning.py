@@ -20,8 +20,8 @@ class SpatialConditioning(keras.layers.Layer):
 
     The 2×2 stride-2 transposed convolution (each input pixel paints its
     own 2×2 output block) is one einsum and a reshape, so the network also
-    runs inside graph conditionals of the exported sampling step, where
-    tf2onnx cannot convert convolutions.
+    runs inside graph conditionals of the exported sampling step (export
+    graph rule `no-conv-in-step`).
 
     Args:
         image_size: tuple `(H, W)` of the output maps.

@@ -60,8 +60,7 @@ class Backbone(keras.Model):
     starts_rows = False
     # Whether exported steps pass only the state entries the starts
     # replace through their graph conditionals (`kerpix.ops.loops.
-    # cond_update`): tf2onnx needs it when a start returns entries as they
-    # are (Row LSTM, RIDE, multi-scale).
+    # cond_update`; export graph rule `narrow-conditionals`).
     narrow_start_conditionals = True
 
     def start_image(self, state, conditional_input=None):

@@ -154,8 +154,8 @@ class DensityModel(keras.Model):
     ):
         """`pixel_step`, its values written into `canvas` `(N, H, W, C)` at
         `position` (raster index `i*W + j`, may be a traced scalar): the
-        step the exported `sample_step` endpoints, the SavedModel `sample`
-        loop and `sample.onnx` run (Keras's samplers collect `pixel_step`'s
+        step the exported `sample_step` endpoints and the exported `sample`
+        loops run (Keras's samplers collect `pixel_step`'s
         values row by row instead). Returns `(canvas, state)`."""
         values, state = self.step_with_starts(
             state, position, noise, temperature, conditional_input, known

@@ -218,7 +218,7 @@ class ImageDensityModel(DensityModel):
         `noise` `(N, noise_dims)`; the backbone's caches (row buffers
         and recurrent states) make the work per pixel independent of the
         image size. `position` may be a traced scalar (graph loops,
-        SavedModel, ONNX). `known`, for completion, is `(values (N, C),
+        exported steps). `known`, for completion, is `(values (N, C),
         keep (N,))`: where `keep` is 1 the pixel takes `values` instead of
         a draw (and the caches see them).
         """

@@ -235,7 +235,8 @@ class MultiScaleDensityModel(ImageDensityModel):
             return full_stage(q, small_canvas, (values, keep))
 
         # Both stages run and the position picks one: constant work per
-        # step, and no conditional subgraph (ONNX `If` trips tf2onnx).
+        # step, and no conditional subgraph (export graph rule
+        # `no-branches-in-step`).
         in_small = position < height * width
         small_canvas_out, small_states = small_stage()
         rest_canvas, rest_states = rest()

@@ -4,12 +4,10 @@ exporting.
 Unrolled, a layer's loop over the `H` rows of an image becomes `H` copies
 of its body in the graph. Training keeps that form (the one its speed
 was measured with; two quick timings of a scan instead disagreed with
-each other), but the graph grows with the image, and converting it to
-ONNX took minutes (issue 20: 495 s for a 6×6×3 Diagonal BiLSTM
-PixelRNN). Exporters trace inside `rolled_loops()`, where the same
-layers build one `while` loop (an ONNX `Loop`): a graph whose size does
-not depend on the image, with the same arithmetic
-(`python benchmarks/onnx_export_time.py` times it).
+each other), but the graph grows with the image. Exporters trace inside
+`rolled_loops()`, where the same layers build one `while` loop: a graph
+whose size does not depend on the image, with the same arithmetic
+(export graph rule `rolled-loops`, `kerpix/export/graph_rules.py`).
 """
 
 import contextlib
@@ -35,7 +33,7 @@ def scan(f, init, xs, reverse=False):
     scanned along axis 0; `y` a tuple of tensors shaped like the carry's.
     Unrolled into the graph, or, inside `rolled_loops()`, one `while_loop`
     that reads `xs` by index and writes the outputs by scatter (no tensor
-    lists: tf2onnx writes those with an invalid dtype).
+    lists; export graph rule `rolled-loops`).
 
     Returns:
         `(final carry, ys)`, `ys` a tuple stacked along axis 0.
@@ -80,15 +78,8 @@ def cond_update(pred, fn, state, narrow=False):
     With `narrow`, only the replaced entries pass through the graph
     conditional (`fn` is traced once more to find them; compiled graphs
     run only what their outputs need, so that trace computes nothing).
-    With every entry passing through, tf2onnx failed to convert the steps
-    whose starts return entries as they are (Row LSTM, RIDE, the
-    multi-scale PixelRNN: "Cannot find node with output 'cond:4'"), which
-    therefore narrow; narrowing made the Gated PixelCNN's exported step 7×
-    slower in ONNX Runtime (measured when `sample.onnx` looped it: 2.24 s
-    against 0.30 s for 8 images of 28×28), which passes the whole state.
-    (`sample.onnx` and `sample_step.onnx` now run the starts as graphs of
-    their own, see `kerpix.export.onnx_loops`; only the multi-scale
-    model's staged step still reaches tf2onnx through these conditionals.)
+    Exported steps narrow by default (export graph rule
+    `narrow-conditionals`, `kerpix/export/graph_rules.py`).
     """
     state = tuple(state)
     if not narrow:

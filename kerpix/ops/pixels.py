@@ -27,8 +27,8 @@ def update_pixel(maps, i, j, values):
     """Return `maps` `(N, H, W, C)` with pixel `(i, j)` set to `values`.
 
     `values` is `(N, C)`; `i`, `j` may be traced scalars. Written as a
-    scatter (`ScatterND` in ONNX) rather than a dynamic slice update, whose
-    TensorFlow lowering (XlaDynamicUpdateSlice) ONNX cannot express.
+    scatter rather than a dynamic slice update (export graph rule
+    `scatter-writes`, `kerpix/export/graph_rules.py`).
     """
     rows, zeros = _batch_rows(maps)
     indices = ops.concatenate(
@@ -58,8 +58,7 @@ def batch_rows(batch_size):
     batch with row numbers computed once here, not from each tensor's
     shape: a sampling step writes a dozen caches, and in the exported
     step graph each computation of the row numbers is half a dozen nodes
-    that ONNX Runtime runs at every pixel (its cost per step grows with
-    the node count; `benchmarks/onnx_sampling_speed.py`). Every tensor
+    run at every pixel (export graph rule `few-nodes-per-step`). Every tensor
     written inside must have `batch_size` rows."""
     rows = ops.arange(batch_size, dtype="int32")[:, None]
     previous = getattr(_LOCAL, "rows", None)
@@ -95,8 +94,8 @@ def window(maps, start, size):
     A slice whose batch size is "the rest" (-1) when the batch is
     symbolic rather than read from the tensor's shape, and unlike
     `ops.take`, no correction of negative indices: the exported step
-    graph stays a few nodes per read (ONNX Runtime's cost per step grows
-    with its node count; `benchmarks/onnx_sampling_speed.py`). Backends
+    graph stays a few nodes per read (export graph rule
+    `few-nodes-per-step`). Backends
     with static shapes (JAX) get the batch size itself.
     """
     batch = maps.shape[0] if maps.shape[0] is not None else -1

@@ -1,6 +1,6 @@
 """Special functions written with elementary `keras.ops` only, so that every
-backend and every exporter (ONNX has no inverse error function) computes
-them with the same code."""
+backend and every exported runtime computes them with the same code
+(export graph rule `portable-special`, `kerpix/export/graph_rules.py`)."""
 
 from keras import ops
 

@@ -190,8 +190,8 @@ class GatedPixelCNNBackbone(Backbone):
         return self.state_layout.pack(named)
 
     starts_rows = True
-    # Its starts convert whole, and narrowing made its exported step 7×
-    # slower in ONNX Runtime (see `kerpix.ops.loops.cond_update`).
+    # Its starts export whole, and faster so (export graph rule
+    # `narrow-conditionals`).
     narrow_start_conditionals = False
 
     @property
