@@ -99,9 +99,12 @@ def sample_agreement(
     }
 
 
-def assert_same_samples(model, expected, got, noise, what="samples", **kwargs):
+def assert_same_samples(
+    model, expected, got, noise, what="samples", max_ties=None, **kwargs
+):
     """Raise `AssertionError` unless `expected` and `got` agree everywhere
-    but at ties (see `sample_agreement`); returns the agreement dict."""
+    but at ties (see `sample_agreement`), and, with `max_ties`, unless at
+    most that many images end at a tie; returns the agreement dict."""
     agreement = sample_agreement(model, expected, got, noise, **kwargs)
     if agreement["disagreements"]:
         expected, got = np.asarray(expected), np.asarray(got)
@@ -113,6 +116,12 @@ def assert_same_samples(model, expected, got, noise, what="samples", **kwargs):
             f"channel) {site}: {int(expected[site])} vs {int(got[site])} "
             f"({int((expected != got).sum())} of {expected.size} sub-pixels "
             "differ in all)."
+        )
+    if max_ties is not None and len(agreement["ties"]) > max_ties:
+        raise AssertionError(
+            f"{what}: {len(agreement['ties'])} of {agreement['images']} "
+            f"images end at a CDF tie, more than max_ties={max_ties}: "
+            f"{agreement}"
         )
     return agreement
 

@@ -78,10 +78,9 @@ def check_cached_equals_naive(name, num_samples=2, seed=3):
         )
         for method in ("naive", "cached")
     )
-    agreement = assert_same_samples(
-        model, naive, cached, noise, conditional_input=conditions
+    assert_same_samples(
+        model, naive, cached, noise, conditional_input=conditions, max_ties=1
     )
-    assert len(agreement["ties"]) <= 1, agreement
     assert naive.min() >= 0 and naive.max() < model.num_levels
     return None
 

@@ -111,10 +111,9 @@ def test_cached_equals_naive_with_labels_in_colour(spatial):
     b = sampling.CachedSampler()(
         model, noise=noise, verbose=0, conditional_input=labels
     )
-    agreement = sampling.agreement.assert_same_samples(
-        model, a, b, noise, conditional_input=labels
+    sampling.agreement.assert_same_samples(
+        model, a, b, noise, conditional_input=labels, max_ties=1
     )
-    assert len(agreement["ties"]) <= 1, agreement
 
 
 @pytest.mark.large  # slow: the large suite (CI) runs it

@@ -85,10 +85,9 @@ def test_cached_equals_naive_given_codes():
     b = sampling.CachedSampler()(
         model, noise=noise, verbose=0, conditional_input=codes
     )
-    agreement = sampling.agreement.assert_same_samples(
-        model, a, b, noise, conditional_input=codes
+    sampling.agreement.assert_same_samples(
+        model, a, b, noise, conditional_input=codes, max_ties=1
     )
-    assert len(agreement["ties"]) <= 1, agreement
 
 
 def test_fit_evaluate_and_keras_file_round_trip(tmp_path):

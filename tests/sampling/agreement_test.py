@@ -32,6 +32,13 @@ def test_a_one_level_difference_at_a_boundary_is_a_tie():
     result = agreement.assert_same_samples(model, a, b, below)
     assert result["ties"] == [(1, 0, 0, 0)]
     assert result["identical"] == 1 and not result["disagreements"]
+    agreement.assert_same_samples(model, a, b, below, max_ties=1)
+    with pytest.raises(
+        AssertionError,
+        match=r"1 of 2 images end at a CDF tie, more than "
+        r"max_ties=0",
+    ):
+        agreement.assert_same_samples(model, a, b, below, max_ties=0)
 
 
 def test_other_differences_are_disagreements():
