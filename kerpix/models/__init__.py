@@ -12,6 +12,7 @@ from kerpix.models.gated_pixel_cnn.gated_pixel_cnn_backbone import (
 )
 from kerpix.models.image_density_model import ImageDensityModel
 from kerpix.models.multi_scale_density_model import MultiScaleDensityModel
+from kerpix.models.multi_scale_density_model import UpscalingDensityModel
 from kerpix.models.pixel_cnn.pixel_cnn import PixelCNN
 from kerpix.models.pixel_cnn.pixel_cnn_backbone import PixelCNNBackbone
 from kerpix.models.pixel_cnn_auto_encoder.image_encoder import ImageEncoder

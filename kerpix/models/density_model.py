@@ -38,7 +38,8 @@ class DensityModel(keras.Model):
       `pixel_step(state, position, noise, temperature, conditional_input,
       known) -> (values, state)`, over `num_positions` steps each taking
       `noise_dims` uniforms; `sample_step` (what exporters trace) writes
-      the values into a canvas.
+      the values into a canvas. A model sampled in stages (the
+      multi-scale model) composes its stages' models in `fill_with`.
 
     This class turns those into the public API: `log_prob`, `sample`,
     `complete`, `fit`/`evaluate` on the NLL with a bits/dim metric,
@@ -279,8 +280,8 @@ class DensityModel(keras.Model):
             batch_size: int. Images per forward pass. Defaults to `256`.
         """
         images = self.validate_images(images)
-        validate_conditional(
-            self, conditional_input, len(images), "conditional_input"
+        self.validate_conditional_input(
+            conditional_input, len(images), "conditional_input"
         )
         if conditional_input is not None:
             conditional_input = np.asarray(conditional_input)
@@ -416,12 +417,41 @@ class DensityModel(keras.Model):
             if num_samples is None and noise is None:
                 num_samples = len(conditional_input)
         batch = num_samples if noise is None else len(noise)
-        validate_conditional(
-            self, conditional_input, batch, "conditional_input"
+        self.validate_conditional_input(
+            conditional_input, batch, "conditional_input"
         )
         sampler = get_sampler(method, temperature=temperature, seed=seed)
         noise = sampler.make_noise(self, num_samples, noise)
-        values = sampler.fill(
+        values = self.fill_with(
+            sampler,
+            noise,
+            conditional_input=conditional_input,
+            known=known,
+            verbose=verbose,
+            batch_size=batch_size,
+        )
+        return self.samples_from_values(values)
+
+    def validate_conditional_input(self, conditional_input, batch, argument):
+        """Raise `ValueError` naming `argument` unless `conditional_input`
+        is this model's conditioning for `batch` images (class labels,
+        vectors, or `None` for an unconditional model)."""
+        validate_conditional(self, conditional_input, batch, argument)
+
+    def fill_with(
+        self,
+        sampler,
+        noise,
+        conditional_input=None,
+        known=None,
+        verbose="auto",
+        batch_size=None,
+    ):
+        """The values `sampler` draws for this model from `noise` (checked
+        by `sampler.make_noise`): one raster pass over the image. A model
+        sampled in stages (the multi-scale model: its small image, then the
+        rest) runs each stage's model here."""
+        return sampler.fill(
             self,
             noise,
             verbose=verbose,
@@ -429,7 +459,6 @@ class DensityModel(keras.Model):
             known=known,
             batch_size=batch_size,
         )
-        return self.samples_from_values(values)
 
     def samples_from_values(self, values):
         """What `sample` returns from the values samplers collect: the

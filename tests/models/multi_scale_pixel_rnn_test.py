@@ -1,6 +1,7 @@
 """Multi-scale PixelRNN: exact joint likelihood of a small image and the
 rest of the image given it (paper §2.4)."""
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -144,6 +145,45 @@ def test_sampling_small_image_first_then_the_rest():
     small = np.random.default_rng(1).integers(0, 3, (5, 2, 3, 1))
     upsampled = model.sample(conditional_input=small, seed=0, verbose=0)
     np.testing.assert_array_equal(upsampled[:, ::2, ::2], small)
+
+
+def test_two_scales_are_two_models(tmp_path):
+    """The multi-scale model composes an unconditional small model and an
+    `UpscalingDensityModel` (`p(x | s)`); each is a model of its own."""
+    model = make_model("row_lstm", (4, 6, 1), (2, 3, 1), levels=3)
+    upscaling = model.upscaling_model
+    assert isinstance(upscaling, models.UpscalingDensityModel)
+    assert upscaling.backbone is model.backbone
+    assert upscaling.head is model.head
+    images = np.random.default_rng(0).integers(0, 3, (4, 4, 6, 1))
+    np.testing.assert_allclose(
+        model.log_prob(images),
+        model.small_model.log_prob(images[:, ::2, ::2])
+        + upscaling.log_prob(images),
+        rtol=1e-5,
+    )
+    # The upscaling model alone, given small images, keeps them and fills
+    # the rest as the multi-scale model's second stage does.
+    small = np.random.default_rng(1).integers(0, 3, (4, 2, 3, 1))
+    noise = np.random.default_rng(2).random((4, 24, 1), "float32")
+    alone = upscaling.sample(noise=noise, conditional_input=small, verbose=0)
+    np.testing.assert_array_equal(alone[:, ::2, ::2], small)
+    staged = np.concatenate([np.zeros((4, 6, 1), "float32"), noise], 1)
+    np.testing.assert_array_equal(
+        alone, model.sample(noise=staged, conditional_input=small, verbose=0)
+    )
+    with pytest.raises(ValueError, match=r"`conditional_input`.*small"):
+        upscaling.sample(2, seed=0, verbose=0)
+    with pytest.raises(
+        ValueError, match=r"`conditional_input`.*one small image per sample"
+    ):
+        upscaling.sample(noise=np.zeros((3, 24, 1)), conditional_input=small)
+    # The full scale's layers save where they did when the multi-scale
+    # model held them itself, so older `.keras` files load unchanged.
+    model.save_weights(str(tmp_path / "model.weights.h5"))
+    with h5py.File(tmp_path / "model.weights.h5") as f:
+        assert {"backbone", "head"} <= set(f)
+        assert "upscaling_model" not in f
 
 
 @pytest.mark.parametrize(
