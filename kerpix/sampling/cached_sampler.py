@@ -19,8 +19,10 @@ class CachedSampler(Sampler):
     Args:
         temperature: float >= 0. Defaults to `1.0`.
         seed: int or `None`.
-        jit_compile: bool. Compile the sampling program with XLA on the
-            TensorFlow backend (always on JAX). Defaults to `True`.
+        jit_compile: bool or `None`. Compile the sampling program with
+            XLA on the TensorFlow backend (always on JAX). Defaults to
+            `None`: `True` unless `KERPIX_SAMPLER_JIT_COMPILE` is `0` (see
+            `kerpix.sampling.sampler.default_jit_compile`).
 
     Example:
 

@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 
@@ -14,6 +16,28 @@ DEFAULT_BATCH_SIZE = 256
 STATE_BYTES = 2**30
 # Progress bar updates per image batch (about; see `rows_between_updates`).
 PROGRESS_UPDATES = 8
+# Environment variable holding the default of samplers' `jit_compile`.
+JIT_COMPILE_VARIABLE = "KERPIX_SAMPLER_JIT_COMPILE"
+
+
+def default_jit_compile():
+    """Samplers' default `jit_compile`: `True` (XLA), or the value of the
+    `KERPIX_SAMPLER_JIT_COMPILE` environment variable (`1`/`true` or
+    `0`/`false`). A plain graph is built in about half the time, which is
+    most of the time of sampling a tiny model (the default test suite sets
+    it to `0`); XLA samples real models 2.3-7.0× faster."""
+    raw = os.environ.get(JIT_COMPILE_VARIABLE)
+    if raw is None:
+        return True
+    value = raw.strip().lower()
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    raise ValueError(
+        f"Invalid value for environment variable `{JIT_COMPILE_VARIABLE}`. "
+        f"Expected 1, true, 0 or false. Received: {raw!r}"
+    )
 
 
 def rows_between_updates(height):
@@ -45,17 +69,19 @@ class Sampler:
         temperature: float >= 0. Divides the logits; 0 picks the mode.
             Defaults to `1.0`.
         seed: int or `None`. Seed of the noise when none is given.
-        jit_compile: bool. Compile the sampling program with XLA on the
-            TensorFlow backend (the JAX backend always does). Defaults to
-            `True`: on a 2-core CPU it sampled 2.3-7.0× faster than a
-            plain graph (`python benchmarks/sampling_speed.py
+        jit_compile: bool or `None`. Compile the sampling program with
+            XLA on the TensorFlow backend (the JAX backend always does).
+            `None` (the default) is `True` unless the environment variable
+            `KERPIX_SAMPLER_JIT_COMPILE` says otherwise
+            (`default_jit_compile`): on a 2-core CPU XLA sampled 2.3-7.0×
+            faster than a plain graph (`python benchmarks/sampling_speed.py
             --compare-jit`, the README's sampling table).
     """
 
     # The name `model.sample(method=...)` and `get_sampler` know it by.
     method = None
 
-    def __init__(self, temperature=1.0, seed=None, jit_compile=True):
+    def __init__(self, temperature=1.0, seed=None, jit_compile=None):
         if not isinstance(temperature, (int, float)) or temperature < 0:
             raise ValueError(
                 "Invalid value for argument `temperature`. Expected a "
@@ -67,10 +93,12 @@ class Sampler:
                 "Invalid value for argument `seed`. Expected an int or None. "
                 f"Received: seed={seed!r}"
             )
+        if jit_compile is None:
+            jit_compile = default_jit_compile()
         if not isinstance(jit_compile, bool):
             raise ValueError(
-                "Invalid value for argument `jit_compile`. Expected True or "
-                f"False. Received: jit_compile={jit_compile!r}"
+                "Invalid value for argument `jit_compile`. Expected True, "
+                f"False or None. Received: jit_compile={jit_compile!r}"
             )
         self.temperature = float(temperature)
         self.seed = seed

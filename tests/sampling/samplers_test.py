@@ -6,6 +6,7 @@ import pytest
 from kerpix import models
 from kerpix import sampling
 from kerpix import testing
+from kerpix.models.inputs import example_conditions
 from kerpix.testing.tiny_models import TINY_MODELS
 from kerpix.testing.tiny_models import build_tiny_model
 
@@ -311,16 +312,52 @@ def test_one_compiled_call_per_image_batch_unless_a_progress_bar(
     assert len(sampling.row_program._PROGRAMS[model]) == 2
 
 
-def test_sampler_jit_compile_argument():
-    model = make_model((4, 4, 1), 4)
-    noise = sampling.CachedSampler().make_noise(model, 2)
-    xla = sampling.CachedSampler(jit_compile=True).fill(model, noise, verbose=0)
-    graph = sampling.CachedSampler(jit_compile=False).fill(
-        model, noise, verbose=0
+@pytest.mark.parametrize(
+    "family",
+    # One model per kind of cached step: masked residual blocks, gated
+    # blocks with a per-image start (class-conditional), the logistic
+    # mixture head, the Row LSTM's row start, the Diagonal BiLSTM's skew.
+    [
+        "pixel_cnn",
+        "gated_pixel_cnn_class_conditional",
+        "gated_pixel_cnn_logistic_mixture",
+        "row_lstm_pixel_rnn",
+        "diagonal_bilstm_pixel_rnn",
+    ],
+)
+def test_xla_and_plain_graph_sample_alike(family):
+    """XLA (the samplers' default) and a plain graph (what the default
+    test suite samples with, see tests/conftest.py) draw the same images
+    but for CDF ties."""
+    model = build_tiny_model(family)
+    conditions = example_conditions(model, 3)
+    noise = sampling.CachedSampler(seed=5).make_noise(model, 3)
+    xla, graph = (
+        sampling.CachedSampler(jit_compile=jit).fill(
+            model, noise, verbose=0, conditional_input=conditions
+        )
+        for jit in (True, False)
     )
-    np.testing.assert_array_equal(xla, graph)
+    sampling.agreement.assert_same_samples(
+        model, xla, graph, noise, conditional_input=conditions, max_ties=1
+    )
+
+
+def test_sampler_jit_compile_argument(monkeypatch):
+    monkeypatch.delenv("KERPIX_SAMPLER_JIT_COMPILE", raising=False)
     assert sampling.CachedSampler().get_config()["jit_compile"] is True
     assert sampling.RasterSampler().get_config()["jit_compile"] is False
+    for value, expected in (("0", False), ("false", False), ("1", True)):
+        monkeypatch.setenv("KERPIX_SAMPLER_JIT_COMPILE", value)
+        assert sampling.CachedSampler().jit_compile is expected
+        assert sampling.CachedSampler(jit_compile=True).jit_compile is True
+    monkeypatch.setenv("KERPIX_SAMPLER_JIT_COMPILE", "maybe")
+    with pytest.raises(
+        ValueError,
+        match="environment variable `KERPIX_SAMPLER_JIT_COMPILE`.*"
+        "Received: 'maybe'",
+    ):
+        sampling.CachedSampler()
     with pytest.raises(
         ValueError, match="`jit_compile`.*Received: jit_compile='yes'"
     ):
