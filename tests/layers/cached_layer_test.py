@@ -72,3 +72,19 @@ def test_register_block_bad_arguments():
         r"block, one of \[.*'residual'.*\].*Received: block='nope'",
     ):
         models.PixelCNN((4, 4, 1), num_levels=2, block="nope")
+
+
+def test_blocks_are_named_by_their_registered_name():
+    """`residual_block_i` (the shipped presets' and exported states'
+    names) for the default block, `NAME_block_i` for any other."""
+    model = models.PixelCNN((4, 4, 1), num_levels=2, filters=2, num_layers=2)
+    names = [layer.name for layer in model.backbone.layers]
+    assert "residual_block_0" in names and "residual_block_1" in names
+    layers.register_block("test_doubling")(Doubling)
+    try:
+        backbone = models.PixelCNNBackbone(
+            (4, 4, 1), filters=2, num_layers=1, block="test_doubling"
+        )
+        assert "test_doubling_block_0" in [x.name for x in backbone.layers]
+    finally:
+        del layers.BLOCKS["test_doubling"]

@@ -91,7 +91,7 @@ class PixelCNNBackbone(Backbone):
                 filters,
                 kernel_size,
                 num_color_channels=colors,
-                name=f"residual_block_{i}",
+                name=f"{block}_block_{i}",
             )
             for i in range(num_layers)
         ]
