@@ -144,12 +144,12 @@ class UpscalingDensityModel(ImageDensityModel):
             keep = keep | known[1].astype(bool)
         fh, fw = self.factor
         values[:, ::fh, ::fw] = small
-        return sampler.fill(
-            self,
+        return super().fill_with(
+            sampler,
             noise,
-            verbose=verbose,
             conditional_input=small,
             known=(values, keep.astype("int32")),
+            verbose=verbose,
             batch_size=batch_size,
         )
 
@@ -257,7 +257,6 @@ class MultiScaleDensityModel(DensityModel):
         self.upscaling_model = UpscalingDensityModel(
             backbone, head, preprocessor, name=f"{self.name}_upscaling"
         )
-        self.conditional_dims = self.upscaling_model.conditional_dims
         self.state_layout = StateLayout(
             [
                 ("small_canvas", None),
@@ -268,6 +267,10 @@ class MultiScaleDensityModel(DensityModel):
         self.built = True
 
     # === The upscaling model's parts ===
+
+    @property
+    def conditional_dims(self):
+        return self.upscaling_model.conditional_dims
 
     @property
     def backbone(self):
