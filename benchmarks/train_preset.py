@@ -62,6 +62,10 @@ RECIPES = {
             "training.learning_rate_schedule=exponential",
             "training.learning_rate_decay=0.99998",
             "training.ema_decay=0.999",
+            # Step decay after epoch 84 (500 steps each): at 0.43 of its
+            # start the rate had left the validation loss falling by only
+            # 0.012 nats/epoch; from step 42000 on it is × 0.3.
+            "training.learning_rate_drops=[[42000,0.3]]",
         ],
         "segmented": True,
         "description": "Row LSTM PixelRNN (7 layers, h = 16) of the "

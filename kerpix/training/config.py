@@ -59,6 +59,9 @@ class TrainingConfig:
     # PixelCNN++ with 0.999995) or "cosine" (to 0 over all steps).
     learning_rate_schedule: str = "constant"
     learning_rate_decay: float = 0.999995
+    # Step decay on top of the schedule: [[step, factor], ...] multiplies
+    # the rate by each factor from its step on (e.g. [[42000, 0.3]]).
+    learning_rate_drops: tuple = ()
     # Clip gradients to this global norm (None = no clipping).
     clip_norm: float = None
     # Polyak averaging: EMA of the weights with this decay (PixelCNN++:

@@ -21,6 +21,8 @@ from kerpix.training.callbacks import HistoryLogger
 from kerpix.training.callbacks import SampleGrid
 from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
+from kerpix.training.schedules import LearningRateDrops
+from kerpix.training.schedules import validate_drops
 from kerpix.utils.grappler import without_grappler_remapper
 from kerpix.utils.image_grid import save_image_grid
 from kerpix.utils.validation import validate_positive_int
@@ -302,6 +304,8 @@ def make_optimizer(training, replicas=1, total_steps=None):
         rate = keras.optimizers.schedules.CosineDecay(
             rate, decay_steps=max(1, total_steps or 1)
         )
+    if t.learning_rate_drops:
+        rate = LearningRateDrops(rate, t.learning_rate_drops)
     kwargs = {}
     if t.clip_norm:
         kwargs["global_clipnorm"] = t.clip_norm
@@ -322,6 +326,9 @@ def _validate_training(t):
                 f"Invalid value for config key `training.{key}`. Expected "
                 f"one of {list(allowed)}. Received: {value!r}"
             )
+    validate_drops(
+        t.learning_rate_drops, "config key `training.learning_rate_drops`"
+    )
     if t.ema_decay is not None and not 0 < t.ema_decay < 1:
         raise ValueError(
             "Invalid value for config key `training.ema_decay`. Expected a "

@@ -144,6 +144,29 @@ def test_optimizer_options():
     assert float(schedule(100)) == pytest.approx(0.0, abs=1e-7)
 
 
+def test_learning_rate_drops_multiply_the_schedule_from_their_step():
+    import keras
+
+    t = tiny_config(
+        learning_rate=0.01,
+        learning_rate_schedule="exponential",
+        learning_rate_decay=0.9,
+        learning_rate_drops=[[10, 0.5], [20, 0.1]],
+    ).training
+    schedule = make_optimizer(t)._learning_rate
+    for step, factor in ((0, 1), (9, 1), (10, 0.5), (19, 0.5), (20, 0.05)):
+        expected = 0.01 * 0.9**step * factor
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-5)
+    # It serializes with the optimizer (model.keras holds it).
+    config = keras.saving.serialize_keras_object(schedule)
+    again = keras.saving.deserialize_keras_object(config)
+    assert float(again(15)) == pytest.approx(float(schedule(15)), rel=1e-6)
+    drops = tiny_config(learning_rate_drops=[[3, 0.5]]).training
+    constant = make_optimizer(drops)._learning_rate  # lr 0.01, no decay
+    assert float(constant(2)) == pytest.approx(0.01)
+    assert float(constant(3)) == pytest.approx(0.005)
+
+
 @pytest.mark.parametrize(
     "key, value, message",
     [
@@ -154,6 +177,16 @@ def test_optimizer_options():
             r"`training\.learning_rate_schedule`.*'step'",
         ),
         ("ema_decay", 1.5, r"`training\.ema_decay`.*1\.5"),
+        (
+            "learning_rate_drops",
+            [[100, 1.5]],
+            r"`training\.learning_rate_drops`.*\[\[100, 1\.5\]\]",
+        ),
+        (
+            "learning_rate_drops",
+            [100],
+            r"`training\.learning_rate_drops`.*\[step, factor\]",
+        ),
         ("strategy", "horovod", r"`strategy`.*Received: strategy='horovod'"),
     ],
 )
