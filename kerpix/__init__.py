@@ -17,6 +17,7 @@ _EAGER = (
     "models",
     "ops",
     "sampling",
+    "schedules",
 )
 # These import TensorFlow: loaded on first use, so the core stays TF-free.
 _LAZY = ("export", "training")

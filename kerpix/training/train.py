@@ -16,13 +16,13 @@ from kerpix import data as kdata
 from kerpix.metrics import bits_per_dim
 from kerpix.models.families import build_model
 from kerpix.models.inputs import prepare_training_data
+from kerpix.schedules import LearningRateDrops
+from kerpix.schedules import validate_drops
 from kerpix.training.callbacks import Backup
 from kerpix.training.callbacks import HistoryLogger
 from kerpix.training.callbacks import SampleGrid
 from kerpix.training.callbacks import TimeBudget
 from kerpix.training.config import TrainConfig
-from kerpix.training.schedules import LearningRateDrops
-from kerpix.training.schedules import validate_drops
 from kerpix.utils.grappler import without_grappler_remapper
 from kerpix.utils.image_grid import save_image_grid
 from kerpix.utils.validation import validate_positive_int

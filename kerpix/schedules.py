@@ -1,4 +1,8 @@
-"""Learning-rate schedules of the training configs."""
+"""Learning-rate schedules of the training configs.
+
+Keras only, imported with `kerpix`: a `.keras` file or preset config that
+holds its optimizer loads after `import kerpix`.
+"""
 
 import keras
 from keras import ops
