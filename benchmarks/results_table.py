@@ -297,6 +297,13 @@ def presets_table():
             training = f"{minutes:.0f} min, {r['epochs']} epochs"
         if len(r.get("segments", [])) > 1:
             training += f" in {len(r['segments'])} segments"
+        selection = r.get("selection")
+        if selection and len(selection["candidates"]) > 1:
+            training += (
+                f"; seed {selection['seed']} of "
+                f"{len(selection['candidates'])} by validation "
+                f"({selection['cpu_seconds'] / 3600:.1f} CPU-h in all)"
+            )
         rows.append(
             f"| `{name}` | {r['family']} | {r['parameters']:,} | "
             f"{r['dataset']} ({split}) | {r['test_nats_per_image']:.2f} | "

@@ -174,13 +174,18 @@ def train_paper(
     verbose=2,
     max_steps=None,
     finetune_iterations=500,
+    seed=0,
 ):
     """`model_name` (`LAYERS`) trained on `dataset` with the paper's
     schedule within `budget_minutes` (`None`: no deadline; `max_steps` and
     `finetune_iterations`, per stage, then fix the training on any
-    machine: see `train_ride`). Returns a dict: `model`, its
-    training `report`, the `recipe` in words, `splits` (the integer
-    train, validation and test images) and `train_minutes`."""
+    machine: see `train_ride`). `seed` fixes the initial weights, the
+    tiles and the dequantization noise (on one kind of CPU: another
+    one's float rounding still makes the runs part). Returns a dict:
+    `model`, its training `report`, the `recipe` in words, `splits` (the
+    integer train, validation and test images), `seed` and
+    `train_minutes`."""
+    import keras
     import numpy as np
 
     from kerpix.models import MCGSM
@@ -195,6 +200,7 @@ def train_paper(
     image_shape = test.shape[1:]
     stages = [s for s in PAPER_STAGES if s[0] <= min(image_shape[:2])]
     head = {"num_components": 32, "num_scales": 4, "num_features": 32}
+    keras.utils.set_random_seed(seed)  # the initial weights
     if LAYERS[model_name] == 0:
         model = MCGSM(image_shape, num_levels=levels, **head)
     else:
@@ -214,6 +220,7 @@ def train_paper(
             train,
             validation,
             max_minutes=budget_minutes,
+            seed=seed,
             verbose=min(verbose, 1),
         )
         report = [
@@ -239,6 +246,7 @@ def train_paper(
             finetune_iterations=finetune_iterations,
             finetune_images=2000,
             on_worse="undo",
+            seed=seed,
             verbose=verbose,
         )
         recipe = (
@@ -252,6 +260,7 @@ def train_paper(
         "report": report,
         "recipe": recipe,
         "splits": {"train": train, "validation": validation, "test": test},
+        "seed": seed,
         "train_minutes": (time.monotonic() - start) / 60,
     }
 
@@ -326,6 +335,7 @@ def paper_result(run, budget_minutes, output_dir, command):
             "nats_per_image": [round(s["validation_nll"], 2) for s in report],
         },
         "budget_minutes": budget_minutes,
+        "seed": run.get("seed", 0),
         "hardware": likelihood.hardware(),
         "versions": versions(),
         "commit": likelihood.commit(),

@@ -24,6 +24,17 @@ writes:
   fresh clone (the run's config, history, backup and best checkpoint);
 - benchmarks/results/preset-NAME.json: the test NLL, the validation curve,
   every segment (wall and CPU seconds, hardware, commit).
+
+The RIDE / MCGSM recipes (`paper_schedule`) train in one go with the RIDE
+paper's schedule, once per seed of their `seeds`: each training is a
+candidate under saved_models/runs/NAME/seed-N, and the one with the
+lowest validation bound ships (every candidate's figures are in its
+metadata). `--seed N` trains one candidate only, so two can run at once,
+one per core:
+
+    run="python benchmarks/train_preset.py natural_patches_ride"
+    taskset -c 0 $run --seed 0 & taskset -c 1 $run --seed 1; wait
+    $run  # the seeds still missing, then ships the best
 """
 
 import argparse
@@ -115,6 +126,8 @@ RECIPES = {
             "budget_minutes": None,
             "max_steps": [2844, 1734, 1151, 1081, 857, 356, 356, 356],
             "finetune_iterations": [21, 21, 20, 21, 31, 20, 26, 3],
+            # One training per seed; the lowest validation bound ships.
+            "seeds": [0, 1, 2, 3],
         },
         "description": "RIDE (one spatial LSTM layer, 64 hidden units, "
         "factorized MCGSM of 32 components × 4 scales) on 32×32 grey "
@@ -176,6 +189,15 @@ def main(argv=None):
         "(a quick try; the shipped presets use the recipe's)",
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="RIDE paper-schedule recipes: train this seed's candidate "
+        "only (no packaging), e.g. two seeds in parallel, one per core; "
+        "the plain command then trains the seeds still missing and ships "
+        "the one with the lowest validation bound",
+    )
+    parser.add_argument(
         "--package-only",
         action="store_true",
         help="package the run's best checkpoint as it is now",
@@ -190,8 +212,15 @@ def main(argv=None):
                 f"{args.name} trains in one go (the RIDE paper's schedule): "
                 "no --minutes or --package-only"
             )
-        train_and_package_paper(args.name, recipe, preset, args.budget_minutes)
+        train_and_package_paper(
+            args.name, recipe, preset, args.budget_minutes, args.seed
+        )
         return 0
+    if args.seed is not None or args.budget_minutes is not None:
+        parser.error(
+            f"{args.name} trains by `kerpix train` segments: --seed and "
+            "--budget-minutes are for the RIDE paper-schedule recipes"
+        )
     if not args.package_only:
         restore_run(preset, workdir)
         train_segment(recipe, workdir, args.minutes)
@@ -366,17 +395,40 @@ def package(name, recipe, workdir, preset):
     print(f"Preset written to {os.path.relpath(preset, ROOT)}; {out}")
 
 
-def train_and_package_paper(name, recipe, preset, budget_minutes=None):
+def train_and_package_paper(
+    name, recipe, preset, budget_minutes=None, seed=None
+):
     """Train a RIDE / MCGSM with the paper's schedule
-    (`ride_comparison.train_paper`) and package it like `package`."""
-    import keras
+    (`ride_comparison.train_paper`) once per seed of the recipe's
+    `seeds` (default `[0]`) that has no candidate yet under
+    saved_models/runs/NAME/seed-N, then package the candidate with the
+    lowest validation bound (`seed`: train that one candidate only)."""
+    spec = dict(recipe["paper_schedule"])
+    seeds = [seed] if seed is not None else spec.get("seeds", [0])
+    for s in seeds:
+        if not os.path.isfile(os.path.join(candidate_dir(name, s), RESULT)):
+            train_paper_candidate(name, recipe, s, budget_minutes)
+    if seed is None:
+        package_paper(name, recipe, preset, seeds)
+
+
+RESULT = "result.json"
+
+
+def candidate_dir(name, seed):
+    return os.path.join(RUNS, name, f"seed-{seed}")
+
+
+def train_paper_candidate(name, recipe, seed, budget_minutes=None):
+    """One training of a paper-schedule recipe on `seed`, written as a
+    preset folder (plus `result.json`) under saved_models/runs/NAME/."""
     import ride_comparison
 
     from kerpix.metrics import bits_per_dim
-    from kerpix.models.presets import read_metadata
     from kerpix.models.presets import score_images
 
     spec = dict(recipe["paper_schedule"])
+    spec.pop("seeds", None)
     command = f"python benchmarks/train_preset.py {name}"
     if budget_minutes is not None:
         spec["budget_minutes"] = budget_minutes
@@ -389,6 +441,7 @@ def train_and_package_paper(name, recipe, preset, budget_minutes=None):
         spec["budget_minutes"],
         max_steps=spec.get("max_steps"),
         finetune_iterations=spec.get("finetune_iterations", 500),
+        seed=seed,
     )
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu_seconds = after.ru_utime + after.ru_stime
@@ -423,12 +476,14 @@ def train_and_package_paper(name, recipe, preset, budget_minutes=None):
             float(bits_per_dim(result["test_nats_per_image"], shape)), 4
         ),
         "test_ensemble_bits_per_dim": result["test_ensemble_bits_per_dim"],
+        "validation_bits_per_dim": result["validation_bits_per_dim"],
         "likelihood": result["likelihood"],
         "slice": part,
         "slice_nats_per_image": slice_nats,
         "data_kwargs": {"image_shape": shape},
         "target_bits_per_dim": recipe.get("target_bits_per_dim"),
         "epochs": result["epochs_run"],
+        "seed": seed,
         "training_seconds": round(run["train_minutes"] * 60, 1),
         "cpu_seconds": round(cpu_seconds, 1),
         "hardware": hardware(),
@@ -437,6 +492,66 @@ def train_and_package_paper(name, recipe, preset, budget_minutes=None):
         "training_recipe": result["recipe"],
         "schedule": spec,
     }
+    directory = candidate_dir(name, seed)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_to_preset(directory, **metadata)
+    with open(os.path.join(directory, RESULT), "w") as f:
+        json.dump(
+            {
+                "result": result,
+                "started": time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)
+                ),
+                "commit": commit(),
+            },
+            f,
+            indent=2,
+            default=str,
+        )
+        f.write("\n")
+    print(
+        f"{name} seed {seed}: validation {result['validation_bits_per_dim']}"
+        f" bits/px, test {metadata['test_bits_per_dim']} bits/px; "
+        f"candidate written to {os.path.relpath(directory, ROOT)}"
+    )
+
+
+def package_paper(name, recipe, preset, seeds):
+    """Ship the candidate of `seeds` with the lowest validation bound (the
+    test split plays no part in the choice) as the preset, with every
+    candidate's figures in its metadata and result JSON."""
+    import keras
+
+    from kerpix.models import DensityModel
+    from kerpix.models.presets import read_metadata
+
+    candidates = []
+    for s in seeds:
+        directory = candidate_dir(name, s)
+        with open(os.path.join(directory, RESULT)) as f:
+            extra = json.load(f)
+        candidates.append((directory, read_metadata(directory), extra))
+    candidates.sort(key=lambda c: c[2]["result"]["validation_bits_per_dim"])
+    directory, metadata, extra = candidates[0]
+    metadata["selection"] = {
+        "rule": "lowest validation bound of the candidates (one training "
+        "per seed; the test split plays no part in the choice)",
+        "seed": metadata["seed"],
+        "candidates": [
+            {
+                "seed": m["seed"],
+                "validation_bits_per_dim": m["validation_bits_per_dim"],
+                "test_bits_per_dim": m["test_bits_per_dim"],
+                "training_seconds": m["training_seconds"],
+                "cpu_seconds": m["cpu_seconds"],
+            }
+            for _, m, _ in sorted(candidates, key=lambda c: c[1]["seed"])
+        ],
+        "cpu_seconds": round(
+            sum(m["cpu_seconds"] for _, m, _ in candidates), 1
+        ),
+    }
+    model = DensityModel.from_preset(directory)
     shutil.rmtree(preset, ignore_errors=True)
     model.save_to_preset(preset, **metadata)
     samples = sample_grid(name, model)
@@ -447,11 +562,9 @@ def train_and_package_paper(name, recipe, preset, budget_minutes=None):
                 read_metadata(preset),
                 preset=os.path.relpath(preset, ROOT),
                 samples_png=os.path.relpath(samples, ROOT),
-                result=result,
-                started=time.strftime(
-                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)
-                ),
-                commit=commit(),
+                result=extra["result"],
+                started=extra["started"],
+                commit=extra["commit"],
                 keras_version=keras.__version__,
             ),
             f,
@@ -460,7 +573,8 @@ def train_and_package_paper(name, recipe, preset, budget_minutes=None):
         )
         f.write("\n")
     print(
-        f"{name}: test {metadata['test_bits_per_dim']} bits/px "
+        f"{name}: seed {metadata['seed']} of {len(candidates)} (lowest "
+        f"validation bound), test {metadata['test_bits_per_dim']} bits/px "
         f"({metadata['test_nats_per_image']} nats/image); preset written "
         f"to {os.path.relpath(preset, ROOT)}; {out}"
     )
@@ -551,7 +665,9 @@ def score(model, d, data_kwargs, split, num_images):
 
 
 def hardware():
-    return f"CPU, {os.cpu_count()} cores ({platform.machine()})"
+    cores, used = os.cpu_count(), len(os.sched_getaffinity(0))
+    share = f"{used} of {cores}" if used < cores else f"{cores}"
+    return f"CPU, {share} cores ({platform.machine()})"
 
 
 if __name__ == "__main__":
