@@ -403,10 +403,21 @@ def train_and_package_paper(
     `seeds` (default `[0]`) that has no candidate yet under
     saved_models/runs/NAME/seed-N, then package the candidate with the
     lowest validation bound (`seed`: train that one candidate only)."""
-    spec = dict(recipe["paper_schedule"])
-    seeds = [seed] if seed is not None else spec.get("seeds", [0])
+    from kerpix.models.presets import read_metadata
+
+    seeds = (
+        [seed]
+        if seed is not None
+        else recipe["paper_schedule"].get("seeds", [0])
+    )
+    spec = candidate_spec(recipe, budget_minutes)
     for s in seeds:
-        if not os.path.isfile(os.path.join(candidate_dir(name, s), RESULT)):
+        directory = candidate_dir(name, s)
+        # A candidate of another schedule (a --budget-minutes try) is
+        # trained again, not shipped.
+        if not os.path.isfile(os.path.join(directory, RESULT)) or (
+            read_metadata(directory).get("schedule") != spec
+        ):
             train_paper_candidate(name, recipe, s, budget_minutes)
     if seed is None:
         package_paper(name, recipe, preset, seeds)
@@ -419,6 +430,17 @@ def candidate_dir(name, seed):
     return os.path.join(RUNS, name, f"seed-{seed}")
 
 
+def candidate_spec(recipe, budget_minutes=None):
+    """The schedule one candidate trains with (its metadata's
+    `schedule`): the recipe's, less its `seeds`, with `budget_minutes`
+    in place of the recipe's budget when given."""
+    spec = dict(recipe["paper_schedule"])
+    spec.pop("seeds", None)
+    if budget_minutes is not None:
+        spec["budget_minutes"] = budget_minutes
+    return spec
+
+
 def train_paper_candidate(name, recipe, seed, budget_minutes=None):
     """One training of a paper-schedule recipe on `seed`, written as a
     preset folder (plus `result.json`) under saved_models/runs/NAME/."""
@@ -427,11 +449,9 @@ def train_paper_candidate(name, recipe, seed, budget_minutes=None):
     from kerpix.metrics import bits_per_dim
     from kerpix.models.presets import score_images
 
-    spec = dict(recipe["paper_schedule"])
-    spec.pop("seeds", None)
+    spec = candidate_spec(recipe, budget_minutes)
     command = f"python benchmarks/train_preset.py {name}"
     if budget_minutes is not None:
-        spec["budget_minutes"] = budget_minutes
         command += f" --budget-minutes {budget_minutes}"
     started = time.time()
     before = resource.getrusage(resource.RUSAGE_SELF)
