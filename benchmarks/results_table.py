@@ -299,8 +299,9 @@ def presets_table():
             training += f" in {len(r['segments'])} segments"
         selection = r.get("selection")
         if selection and len(selection["candidates"]) > 1:
+            variant = f"{selection['model']} " if "model" in selection else ""
             training += (
-                f"; seed {selection['seed']} of "
+                f"; {variant}seed {selection['seed']} of "
                 f"{len(selection['candidates'])} by validation "
                 f"({selection['cpu_seconds'] / 3600:.1f} CPU-h in all)"
             )

@@ -26,15 +26,17 @@ writes:
   every segment (wall and CPU seconds, hardware, commit).
 
 The RIDE / MCGSM recipes (`paper_schedule`) train in one go with the RIDE
-paper's schedule, once per seed of their `seeds`: each training is a
-candidate under saved_models/runs/NAME/seed-N, and the one with the
-lowest validation bound ships (every candidate's figures are in its
-metadata). `--seed N` trains one candidate only, so two can run at once,
-one per core:
+paper's schedule, once per variant (model and schedule, `variants`) and
+seed of its `seeds`: each training is a candidate under
+saved_models/runs/NAME/MODEL/seed-N, and the one with the lowest
+validation bound ships (every candidate's figures are in its metadata,
+so a fresh clone trains only the candidates it does not list; the
+shipped one is written back as its candidate). `--seed N` (and `--model
+M`) trains one candidate only, so two can run at once, one per core:
 
     run="python benchmarks/train_preset.py natural_patches_ride"
     taskset -c 0 $run --seed 0 & taskset -c 1 $run --seed 1; wait
-    $run  # the seeds still missing, then ships the best
+    $run  # the candidates still missing, then ships the best
 """
 
 import argparse
@@ -114,26 +116,45 @@ RECIPES = {
     # RIDE paper schedule (benchmarks/ride_comparison.py --schedule
     # paper): the natural-patches table's models, one budget each.
     "natural_patches_ride": {
-        # The SGD steps and L-BFGS iterations per stage (patches 8..22)
-        # that the 20-minute budget gave in the run of the README's RIDE
-        # table (benchmarks/results/ride-natural_patches-paper.json, test
-        # 3.755 bits/px), fixed: any machine trains the same model, where
-        # a budget trains more steps on a faster one (which here made the
-        # validation bound worse: 3.802 bits/px on the test split).
+        # Two variants, each with the SGD steps and L-BFGS iterations per
+        # stage (patches 8..22) that the 20-minute budget gave it in the
+        # run of the README's RIDE table, fixed: any machine trains the
+        # same model, where a budget trains more steps on a faster one
+        # (which here made the validation bound worse: 3.802 bits/px on
+        # the test split). Every variant is trained once per seed of its
+        # `seeds`; the lowest validation bound of all the candidates ships.
         "paper_schedule": {
-            "model": "ride",
             "dataset": "natural_patches",
             "budget_minutes": None,
-            "max_steps": [2844, 1734, 1151, 1081, 857, 356, 356, 356],
-            "finetune_iterations": [21, 21, 20, 21, 31, 20, 26, 3],
-            # One training per seed; the lowest validation bound ships.
-            "seeds": [0, 1, 2, 3],
+            "variants": [
+                {
+                    # ride-natural_patches-paper.json: test 3.755 bits/px.
+                    "model": "ride",
+                    "max_steps": [2844, 1734, 1151, 1081, 857, 356, 356, 356],
+                    "finetune_iterations": [21, 21, 20, 21, 31, 20, 26, 3],
+                    "seeds": [0, 1, 2, 3],
+                    "description": "RIDE (one spatial LSTM layer, 64 hidden "
+                    "units, factorized MCGSM of 32 components × 4 scales) on "
+                    "32×32 grey patches of scikit-image's photographs (test: "
+                    "camera, coffee), trained with the RIDE paper's SGD "
+                    "curriculum + L-BFGS. NLL is the dequantized upper bound.",
+                },
+                {
+                    # ride_2_layers-natural_patches-paper.json: test 3.754
+                    # bits/px, validation 3.632 (the 1-layer run: 3.648).
+                    "model": "ride_2_layers",
+                    "max_steps": [1710, 854, 719, 531, 389, 266, 253, 186],
+                    "finetune_iterations": [22, 25, 24, 23, 31, 20, 19, 14],
+                    "seeds": [0, 1],
+                    "description": "RIDE (two spatial LSTM layers, 64 hidden "
+                    "units each, factorized MCGSM of 32 components × 4 "
+                    "scales) on 32×32 grey patches of scikit-image's "
+                    "photographs (test: camera, coffee), trained with the "
+                    "RIDE paper's SGD curriculum + L-BFGS. NLL is the "
+                    "dequantized upper bound.",
+                },
+            ],
         },
-        "description": "RIDE (one spatial LSTM layer, 64 hidden units, "
-        "factorized MCGSM of 32 components × 4 scales) on 32×32 grey "
-        "patches of scikit-image's photographs (test: camera, coffee), "
-        "trained with the RIDE paper's SGD curriculum + L-BFGS. NLL is "
-        "the dequantized upper bound.",
         # Issue #27's bar for this preset (bound, bits/px).
         "target_bits_per_dim": 3.76,
     },
@@ -198,6 +219,12 @@ def main(argv=None):
         "the one with the lowest validation bound",
     )
     parser.add_argument(
+        "--model",
+        default=None,
+        help="RIDE paper-schedule recipes with several variants: train "
+        "this variant's candidates only (with --seed: that one)",
+    )
+    parser.add_argument(
         "--package-only",
         action="store_true",
         help="package the run's best checkpoint as it is now",
@@ -212,14 +239,36 @@ def main(argv=None):
                 f"{args.name} trains in one go (the RIDE paper's schedule): "
                 "no --minutes or --package-only"
             )
+        models = [spec["model"] for spec, _, _ in variants(recipe)]
+        if args.model is not None and args.model not in models:
+            parser.error(
+                f"--model {args.model}: {args.name} has the variants "
+                f"{', '.join(models)}"
+            )
+        seeds = sorted({s for _, ss, _ in variants(recipe) for s in ss})
+        if args.seed is not None and args.seed not in seeds:
+            parser.error(
+                f"--seed {args.seed}: {args.name} trains the seeds "
+                f"{', '.join(map(str, seeds))}"
+            )
         train_and_package_paper(
-            args.name, recipe, preset, args.budget_minutes, args.seed
+            args.name,
+            recipe,
+            preset,
+            args.budget_minutes,
+            args.seed,
+            args.model,
         )
         return 0
-    if args.seed is not None or args.budget_minutes is not None:
+    if (
+        args.seed is not None
+        or args.budget_minutes is not None
+        or args.model is not None
+    ):
         parser.error(
-            f"{args.name} trains by `kerpix train` segments: --seed and "
-            "--budget-minutes are for the RIDE paper-schedule recipes"
+            f"{args.name} trains by `kerpix train` segments: --seed, "
+            "--model and --budget-minutes are for the RIDE paper-schedule "
+            "recipes"
         )
     if not args.package_only:
         restore_run(preset, workdir)
@@ -396,60 +445,139 @@ def package(name, recipe, workdir, preset):
 
 
 def train_and_package_paper(
-    name, recipe, preset, budget_minutes=None, seed=None
+    name, recipe, preset, budget_minutes=None, seed=None, model=None
 ):
     """Train a RIDE / MCGSM with the paper's schedule
-    (`ride_comparison.train_paper`) once per seed of the recipe's
-    `seeds` (default `[0]`) that has no candidate yet under
-    saved_models/runs/NAME/seed-N, then package the candidate with the
-    lowest validation bound (`seed`: train that one candidate only)."""
-    from kerpix.models.presets import read_metadata
-
-    seeds = (
-        [seed]
-        if seed is not None
-        else recipe["paper_schedule"].get("seeds", [0])
-    )
-    spec = candidate_spec(recipe, budget_minutes)
-    for s in seeds:
-        directory = candidate_dir(name, s)
-        # A candidate of another schedule (a --budget-minutes try) is
-        # trained again, not shipped.
-        if not os.path.isfile(os.path.join(directory, RESULT)) or (
-            read_metadata(directory).get("schedule") != spec
-        ):
-            train_paper_candidate(name, recipe, s, budget_minutes)
-    if seed is None:
-        package_paper(name, recipe, preset, seeds)
+    (`ride_comparison.train_paper`) once per variant and seed of the
+    recipe (`variants`) that is neither a candidate under
+    saved_models/runs/NAME/MODEL/seed-N nor one the shipped preset's
+    selection records, then package the candidate with the lowest
+    validation bound (`seed` / `model`: train that seed / variant only,
+    no packaging)."""
+    restore_shipped(name, preset)
+    known = shipped_candidates(preset)
+    for spec, seeds, description in variants(recipe, budget_minutes):
+        if model is not None and spec["model"] != model:
+            continue
+        for s in [s for s in seeds if seed in (None, s)]:
+            if trained(candidate_dir(name, spec, s), spec) or any(
+                k["schedule"] == spec and k["seed"] == s for k in known
+            ):
+                continue
+            train_paper_candidate(
+                name, recipe, spec, description, s, budget_minutes
+            )
+    if seed is None and model is None:
+        package_paper(name, recipe, preset, budget_minutes)
 
 
 RESULT = "result.json"
 
 
-def candidate_dir(name, seed):
-    return os.path.join(RUNS, name, f"seed-{seed}")
+def variants(recipe, budget_minutes=None):
+    """The recipe's candidates as `(spec, seeds, description)`, one per
+    entry of its `variants` (or the one `paper_schedule`): `spec` is the
+    schedule a candidate trains with (its metadata's `schedule`), with
+    `budget_minutes` in place of the recipe's budget when given."""
+    shared = dict(recipe["paper_schedule"])
+    out = []
+    for variant in shared.pop("variants", [{}]):
+        spec = dict(shared, **variant)
+        seeds = spec.pop("seeds", [0])
+        description = spec.pop("description", recipe.get("description"))
+        if budget_minutes is not None:
+            spec["budget_minutes"] = budget_minutes
+        out.append((spec, seeds, description))
+    return out
 
 
-def candidate_spec(recipe, budget_minutes=None):
-    """The schedule one candidate trains with (its metadata's
-    `schedule`): the recipe's, less its `seeds`, with `budget_minutes`
-    in place of the recipe's budget when given."""
-    spec = dict(recipe["paper_schedule"])
-    spec.pop("seeds", None)
-    if budget_minutes is not None:
-        spec["budget_minutes"] = budget_minutes
-    return spec
+def candidate_dir(name, spec, seed):
+    return os.path.join(RUNS, name, spec["model"], f"seed-{seed}")
 
 
-def train_paper_candidate(name, recipe, seed, budget_minutes=None):
-    """One training of a paper-schedule recipe on `seed`, written as a
-    preset folder (plus `result.json`) under saved_models/runs/NAME/."""
+def trained(directory, spec):
+    """Whether `directory` holds a candidate trained with `spec` (one of
+    another schedule, e.g. a --budget-minutes try, is trained again, never
+    shipped)."""
+    from kerpix.models.presets import read_metadata
+
+    return os.path.isfile(os.path.join(directory, RESULT)) and (
+        read_metadata(directory).get("schedule") == spec
+    )
+
+
+def shipped_candidates(preset):
+    """The candidates the shipped preset was chosen from, as recorded in
+    its metadata (`selection`): their figures, so a fresh clone does not
+    train them again. A record without a `schedule` has the shipped one."""
+    from kerpix.models.presets import read_metadata
+
+    if not os.path.isfile(os.path.join(preset, "metadata.json")):
+        return []
+    metadata = read_metadata(preset)
+    if "schedule" not in metadata or "seed" not in metadata:
+        return []  # trained before the seeded recipes
+    listed = metadata.get("selection", {}).get("candidates") or [metadata]
+    return [dict(figures(dict(metadata, **c)), directory=None) for c in listed]
+
+
+def figures(metadata):
+    """What the selection compares and records of one candidate."""
+    return {
+        "model": metadata["schedule"]["model"],
+        "seed": metadata["seed"],
+        "validation_bits_per_dim": metadata["validation_bits_per_dim"],
+        "test_bits_per_dim": metadata["test_bits_per_dim"],
+        "training_seconds": metadata["training_seconds"],
+        "cpu_seconds": metadata["cpu_seconds"],
+        "schedule": metadata["schedule"],
+    }
+
+
+def restore_shipped(name, preset):
+    """Write the shipped preset back as its candidate folder (with its
+    `result.json` from benchmarks/results) when it is not there, e.g. on a
+    fresh clone, so it takes part in the next selection with its weights."""
+    from kerpix.models.presets import read_metadata
+
+    out = os.path.join(HERE, "results", f"preset-{name}.json")
+    if not os.path.isfile(os.path.join(preset, "metadata.json")):
+        return
+    metadata = read_metadata(preset)
+    if {"schedule", "seed"} - set(metadata) or not os.path.isfile(out):
+        return
+    directory = candidate_dir(name, metadata["schedule"], metadata["seed"])
+    if os.path.isfile(os.path.join(directory, RESULT)):
+        return
+    with open(out) as f:
+        shipped = json.load(f)
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(preset, directory)
+    metadata.pop("selection", None)
+    with open(os.path.join(directory, "metadata.json"), "w") as f:
+        json.dump(metadata, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(directory, RESULT), "w") as f:
+        json.dump(
+            {k: shipped[k] for k in ("result", "started", "commit")},
+            f,
+            indent=2,
+            default=str,
+        )
+        f.write("\n")
+
+
+def train_paper_candidate(
+    name, recipe, spec, description, seed, budget_minutes=None
+):
+    """One training of a paper-schedule variant (`spec`) on `seed`,
+    written as a preset folder (plus `result.json`) under
+    saved_models/runs/NAME/MODEL/seed-N."""
     import ride_comparison
 
     from kerpix.metrics import bits_per_dim
     from kerpix.models.presets import score_images
 
-    spec = candidate_spec(recipe, budget_minutes)
     command = f"python benchmarks/train_preset.py {name}"
     if budget_minutes is not None:
         command += f" --budget-minutes {budget_minutes}"
@@ -486,7 +614,7 @@ def train_paper_candidate(name, recipe, seed, budget_minutes=None):
         if spec["model"] != "mcgsm" or key not in ("num_layers", "num_hiddens")
     }
     metadata = {
-        "description": recipe["description"],
+        "description": description,
         "family": "mcgsm" if spec["model"] == "mcgsm" else "ride",
         "family_kwargs": kwargs,
         "dataset": spec["dataset"],
@@ -512,7 +640,7 @@ def train_paper_candidate(name, recipe, seed, budget_minutes=None):
         "training_recipe": result["recipe"],
         "schedule": spec,
     }
-    directory = candidate_dir(name, seed)
+    directory = candidate_dir(name, spec, seed)
     shutil.rmtree(directory, ignore_errors=True)
     model.save_to_preset(directory, **metadata)
     with open(os.path.join(directory, RESULT), "w") as f:
@@ -530,46 +658,66 @@ def train_paper_candidate(name, recipe, seed, budget_minutes=None):
         )
         f.write("\n")
     print(
-        f"{name} seed {seed}: validation {result['validation_bits_per_dim']}"
-        f" bits/px, test {metadata['test_bits_per_dim']} bits/px; "
-        f"candidate written to {os.path.relpath(directory, ROOT)}"
+        f"{name} {spec['model']} seed {seed}: validation "
+        f"{result['validation_bits_per_dim']} bits/px, test "
+        f"{metadata['test_bits_per_dim']} bits/px; candidate written to "
+        f"{os.path.relpath(directory, ROOT)}"
     )
 
 
-def package_paper(name, recipe, preset, seeds):
-    """Ship the candidate of `seeds` with the lowest validation bound (the
-    test split plays no part in the choice) as the preset, with every
-    candidate's figures in its metadata and result JSON."""
+def package_paper(name, recipe, preset, budget_minutes=None):
+    """Ship the candidate (every variant and seed of the recipe) with the
+    lowest validation bound (the test split plays no part in the choice)
+    as the preset, with every candidate's figures in its metadata and
+    result JSON."""
     import keras
 
     from kerpix.models import DensityModel
     from kerpix.models.presets import read_metadata
 
+    known = shipped_candidates(preset)
     candidates = []
-    for s in seeds:
-        directory = candidate_dir(name, s)
-        with open(os.path.join(directory, RESULT)) as f:
-            extra = json.load(f)
-        candidates.append((directory, read_metadata(directory), extra))
-    candidates.sort(key=lambda c: c[2]["result"]["validation_bits_per_dim"])
-    directory, metadata, extra = candidates[0]
+    for spec, seeds, _ in variants(recipe, budget_minutes):
+        for s in seeds:
+            directory = candidate_dir(name, spec, s)
+            if trained(directory, spec):
+                record = figures(read_metadata(directory))
+                candidates.append(dict(record, directory=directory))
+                continue
+            match = [
+                k for k in known if k["schedule"] == spec and k["seed"] == s
+            ]
+            if not match:
+                raise ValueError(
+                    f"{name}: candidate {spec['model']} seed {s} is not "
+                    f"trained; run `python benchmarks/train_preset.py "
+                    f"{name} --seed {s}`"
+                )
+            candidates.append(match[0])
+    candidates.sort(key=lambda c: c["validation_bits_per_dim"])
+    best = candidates[0]
+    if best["directory"] is None:
+        raise ValueError(
+            f"{name}: the best candidate ({best['model']} seed "
+            f"{best['seed']}) is known only by its figures; train it again "
+            f"with `python benchmarks/train_preset.py {name} --seed "
+            f"{best['seed']}`"
+        )
+    directory = best["directory"]
+    metadata = read_metadata(directory)
+    with open(os.path.join(directory, RESULT)) as f:
+        extra = json.load(f)
     metadata["selection"] = {
         "rule": "lowest validation bound of the candidates (one training "
-        "per seed; the test split plays no part in the choice)",
-        "seed": metadata["seed"],
+        "per variant and seed; the test split plays no part in the "
+        "choice)",
+        "model": best["model"],
+        "seed": best["seed"],
         "candidates": [
-            {
-                "seed": m["seed"],
-                "validation_bits_per_dim": m["validation_bits_per_dim"],
-                "test_bits_per_dim": m["test_bits_per_dim"],
-                "training_seconds": m["training_seconds"],
-                "cpu_seconds": m["cpu_seconds"],
-            }
-            for _, m, _ in sorted(candidates, key=lambda c: c[1]["seed"])
+            {k: v for k, v in c.items() if k != "directory"}
+            for c in sorted(candidates, key=lambda c: (c["model"], c["seed"]))
         ],
-        "cpu_seconds": round(
-            sum(m["cpu_seconds"] for _, m, _ in candidates), 1
-        ),
+        "cpu_seconds": round(sum(c["cpu_seconds"] for c in candidates), 1),
     }
     model = DensityModel.from_preset(directory)
     shutil.rmtree(preset, ignore_errors=True)
@@ -593,10 +741,10 @@ def package_paper(name, recipe, preset, seeds):
         )
         f.write("\n")
     print(
-        f"{name}: seed {metadata['seed']} of {len(candidates)} (lowest "
-        f"validation bound), test {metadata['test_bits_per_dim']} bits/px "
-        f"({metadata['test_nats_per_image']} nats/image); preset written "
-        f"to {os.path.relpath(preset, ROOT)}; {out}"
+        f"{name}: {best['model']} seed {best['seed']} of {len(candidates)} "
+        f"(lowest validation bound), test {metadata['test_bits_per_dim']} "
+        f"bits/px ({metadata['test_nats_per_image']} nats/image); preset "
+        f"written to {os.path.relpath(preset, ROOT)}; {out}"
     )
 
 
