@@ -239,13 +239,14 @@ def main(argv=None):
                 f"{args.name} trains in one go (the RIDE paper's schedule): "
                 "no --minutes or --package-only"
             )
-        models = [spec["model"] for spec, _, _ in variants(recipe)]
+        listed = variants(recipe)
+        models = [spec["model"] for spec, _, _ in listed]
         if args.model is not None and args.model not in models:
             parser.error(
                 f"--model {args.model}: {args.name} has the variants "
                 f"{', '.join(models)}"
             )
-        seeds = sorted({s for _, ss, _ in variants(recipe) for s in ss})
+        seeds = sorted({s for _, ss, _ in listed for s in ss})
         if args.seed is not None and args.seed not in seeds:
             parser.error(
                 f"--seed {args.seed}: {args.name} trains the seeds "
@@ -453,21 +454,20 @@ def train_and_package_paper(
     saved_models/runs/NAME/MODEL/seed-N nor one the shipped preset's
     selection records, then package the candidate with the lowest
     validation bound (`seed` / `model`: train that seed / variant only,
-    no packaging)."""
+    no packaging, and also when the selection knows it only by its
+    figures)."""
     restore_shipped(name, preset)
-    known = shipped_candidates(preset)
-    for spec, seeds, description in variants(recipe, budget_minutes):
-        if model is not None and spec["model"] != model:
+    explicit = seed is not None or model is not None
+    for spec, s, description, record in candidates(
+        name, recipe, preset, budget_minutes
+    ):
+        if model not in (None, spec["model"]) or seed not in (None, s):
             continue
-        for s in [s for s in seeds if seed in (None, s)]:
-            if trained(candidate_dir(name, spec, s), spec) or any(
-                k["schedule"] == spec and k["seed"] == s for k in known
-            ):
-                continue
+        if record is None or (explicit and record["directory"] is None):
             train_paper_candidate(
                 name, recipe, spec, description, s, budget_minutes
             )
-    if seed is None and model is None:
+    if not explicit:
         package_paper(name, recipe, preset, budget_minutes)
 
 
@@ -495,6 +495,32 @@ def candidate_dir(name, spec, seed):
     return os.path.join(RUNS, name, spec["model"], f"seed-{seed}")
 
 
+def candidates(name, recipe, preset, budget_minutes=None):
+    """Every candidate of the recipe as `(spec, seed, description,
+    record)`: `record` holds the figures (`figures`) of one trained here,
+    with its `directory`, or of one the shipped preset's selection lists,
+    with `directory` None; it is None for one not trained."""
+    from kerpix.models.presets import read_metadata
+
+    known = shipped_candidates(preset)
+    for spec, seeds, description in variants(recipe, budget_minutes):
+        for s in seeds:
+            directory = candidate_dir(name, spec, s)
+            if trained(directory, spec):
+                record = figures(read_metadata(directory))
+                record["directory"] = directory
+            else:
+                record = next(
+                    (
+                        k
+                        for k in known
+                        if (k["schedule"], k["seed"]) == (spec, s)
+                    ),
+                    None,
+                )
+            yield spec, s, description, record
+
+
 def trained(directory, spec):
     """Whether `directory` holds a candidate trained with `spec` (one of
     another schedule, e.g. a --budget-minutes try, is trained again, never
@@ -506,17 +532,25 @@ def trained(directory, spec):
     )
 
 
+def shipped_metadata(preset):
+    """The shipped preset's metadata when a seeded paper-schedule training
+    made it (None: nothing shipped, or trained before the seeded
+    recipes)."""
+    from kerpix.models.presets import read_metadata
+
+    if not os.path.isfile(os.path.join(preset, "metadata.json")):
+        return None
+    metadata = read_metadata(preset)
+    return metadata if {"schedule", "seed"} <= set(metadata) else None
+
+
 def shipped_candidates(preset):
     """The candidates the shipped preset was chosen from, as recorded in
     its metadata (`selection`): their figures, so a fresh clone does not
     train them again. A record without a `schedule` has the shipped one."""
-    from kerpix.models.presets import read_metadata
-
-    if not os.path.isfile(os.path.join(preset, "metadata.json")):
+    metadata = shipped_metadata(preset)
+    if metadata is None:
         return []
-    metadata = read_metadata(preset)
-    if "schedule" not in metadata or "seed" not in metadata:
-        return []  # trained before the seeded recipes
     listed = metadata.get("selection", {}).get("candidates") or [metadata]
     return [dict(figures(dict(metadata, **c)), directory=None) for c in listed]
 
@@ -538,13 +572,9 @@ def restore_shipped(name, preset):
     """Write the shipped preset back as its candidate folder (with its
     `result.json` from benchmarks/results) when it is not there, e.g. on a
     fresh clone, so it takes part in the next selection with its weights."""
-    from kerpix.models.presets import read_metadata
-
     out = os.path.join(HERE, "results", f"preset-{name}.json")
-    if not os.path.isfile(os.path.join(preset, "metadata.json")):
-        return
-    metadata = read_metadata(preset)
-    if {"schedule", "seed"} - set(metadata) or not os.path.isfile(out):
+    metadata = shipped_metadata(preset)
+    if metadata is None or not os.path.isfile(out):
         return
     directory = candidate_dir(name, metadata["schedule"], metadata["seed"])
     if os.path.isfile(os.path.join(directory, RESULT)):
@@ -675,33 +705,23 @@ def package_paper(name, recipe, preset, budget_minutes=None):
     from kerpix.models import DensityModel
     from kerpix.models.presets import read_metadata
 
-    known = shipped_candidates(preset)
-    candidates = []
-    for spec, seeds, _ in variants(recipe, budget_minutes):
-        for s in seeds:
-            directory = candidate_dir(name, spec, s)
-            if trained(directory, spec):
-                record = figures(read_metadata(directory))
-                candidates.append(dict(record, directory=directory))
-                continue
-            match = [
-                k for k in known if k["schedule"] == spec and k["seed"] == s
-            ]
-            if not match:
-                raise ValueError(
-                    f"{name}: candidate {spec['model']} seed {s} is not "
-                    f"trained; run `python benchmarks/train_preset.py "
-                    f"{name} --seed {s}`"
-                )
-            candidates.append(match[0])
-    candidates.sort(key=lambda c: c["validation_bits_per_dim"])
-    best = candidates[0]
+    records = []
+    for spec, s, _, record in candidates(name, recipe, preset, budget_minutes):
+        if record is None:
+            raise ValueError(
+                f"{name}: candidate {spec['model']} seed {s} is not "
+                f"trained; run `python benchmarks/train_preset.py {name} "
+                f"--model {spec['model']} --seed {s}`"
+            )
+        records.append(record)
+    records.sort(key=lambda c: c["validation_bits_per_dim"])
+    best = records[0]
     if best["directory"] is None:
         raise ValueError(
             f"{name}: the best candidate ({best['model']} seed "
             f"{best['seed']}) is known only by its figures; train it again "
-            f"with `python benchmarks/train_preset.py {name} --seed "
-            f"{best['seed']}`"
+            f"with `python benchmarks/train_preset.py {name} --model "
+            f"{best['model']} --seed {best['seed']}`"
         )
     directory = best["directory"]
     metadata = read_metadata(directory)
@@ -715,9 +735,9 @@ def package_paper(name, recipe, preset, budget_minutes=None):
         "seed": best["seed"],
         "candidates": [
             {k: v for k, v in c.items() if k != "directory"}
-            for c in sorted(candidates, key=lambda c: (c["model"], c["seed"]))
+            for c in sorted(records, key=lambda c: (c["model"], c["seed"]))
         ],
-        "cpu_seconds": round(sum(c["cpu_seconds"] for c in candidates), 1),
+        "cpu_seconds": round(sum(c["cpu_seconds"] for c in records), 1),
     }
     model = DensityModel.from_preset(directory)
     shutil.rmtree(preset, ignore_errors=True)
@@ -741,7 +761,7 @@ def package_paper(name, recipe, preset, budget_minutes=None):
         )
         f.write("\n")
     print(
-        f"{name}: {best['model']} seed {best['seed']} of {len(candidates)} "
+        f"{name}: {best['model']} seed {best['seed']} of {len(records)} "
         f"(lowest validation bound), test {metadata['test_bits_per_dim']} "
         f"bits/px ({metadata['test_nats_per_image']} nats/image); preset "
         f"written to {os.path.relpath(preset, ROOT)}; {out}"

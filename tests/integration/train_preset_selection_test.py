@@ -5,6 +5,7 @@ records, never a candidate of another schedule."""
 
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -142,7 +143,11 @@ def test_seed_and_model_train_one_candidate_without_packaging(script, tmp_path):
 def test_a_candidate_of_another_schedule_is_trained_again(script, tmp_path):
     run(tmp_path, budget_minutes=5)
     assert len(script) == 3
-    with pytest.raises(ValueError, match="candidate ride seed 0 is not"):
+    with pytest.raises(
+        ValueError,
+        match="candidate ride seed 0 is not trained; run `python "
+        f"benchmarks/train_preset.py {NAME} --model ride --seed 0`",
+    ):
         train_preset.package_paper(NAME, RECIPE, str(tmp_path / "preset"))
     run(tmp_path)
     assert len(script) == 6
@@ -158,8 +163,6 @@ def test_a_fresh_clone_counts_the_shipped_selection(script, tmp_path):
     recipe["paper_schedule"]["variants"][1]["seeds"] = [0, 1]
     FIGURES["ride_2_layers", 1] = (3.60, 3.80)
     try:
-        import shutil
-
         shutil.rmtree(train_preset.RUNS)
         del script[:]
         train_preset.train_and_package_paper(NAME, recipe, preset)
@@ -180,8 +183,26 @@ def test_a_fresh_clone_counts_the_shipped_selection(script, tmp_path):
         os.remove(os.path.join(preset, "metadata.json"))
         with open(os.path.join(preset, "metadata.json"), "w") as f:
             json.dump(dict(metadata, seed=9), f)
-        with pytest.raises(ValueError, match="known only by its figures"):
+        with pytest.raises(
+            ValueError,
+            match="known only by its figures; train it again with "
+            f"`python benchmarks/train_preset.py {NAME} --model "
+            "ride_2_layers --seed 1`",
+        ):
             train_preset.train_and_package_paper(NAME, recipe, preset)
+        # The command the error gives trains it; then it ships.
+        del script[:]
+        train_preset.train_and_package_paper(
+            NAME, recipe, preset, seed=1, model="ride_2_layers"
+        )
+        assert script == [("ride_2_layers", 1)]
+        train_preset.train_and_package_paper(NAME, recipe, preset)
+        assert script == [("ride_2_layers", 1)]
+        metadata = presets.read_metadata(preset)
+        assert (metadata["schedule"]["model"], metadata["seed"]) == (
+            "ride_2_layers",
+            1,
+        )
     finally:
         FIGURES.pop(("ride_2_layers", 1))
         FIGURES.pop(("ride_2_layers", 2), None)
